@@ -1,0 +1,157 @@
+#include <linux/mman.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+
+#include <atomic>
+#include <cerrno>
+
+#include "os/os.h"
+
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+namespace hm::os {
+namespace {
+
+std::atomic<int> g_fail_maps{0};
+std::atomic<int> g_fail_decommits{0};
+std::atomic<long> g_live{0};
+
+bool take_fault(std::atomic<int>& counter) {
+  int n = counter.load(std::memory_order_relaxed);
+  while (n > 0) {
+    if (counter.compare_exchange_weak(n, n - 1, std::memory_order_relaxed)) return true;
+  }
+  return false;
+}
+
+int hugetlb_flags(Backing b) {
+  switch (b) {
+    case Backing::Huge1G: return MAP_HUGETLB | MAP_HUGE_1GB;
+    case Backing::Huge2M: return MAP_HUGETLB | MAP_HUGE_2MB;
+    default: return 0;
+  }
+}
+
+void* raw_map(void* hint, std::size_t size, int extra_flags) {
+  void* p = ::mmap(hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+// Reserves size + align - granule of address space and returns the aligned start; the slack on
+// both sides is unmapped again. The reservation itself is PROT_NONE and costs no memory.
+char* reserve_aligned(std::size_t size, std::size_t align) {
+  std::size_t span = size + align;
+  void* p = ::mmap(nullptr, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  auto base = reinterpret_cast<std::uintptr_t>(p);
+  std::uintptr_t start = (base + align - 1) & ~(std::uintptr_t{align} - 1);
+  if (start > base) ::munmap(p, start - base);
+  std::uintptr_t end = start + size;
+  if (base + span > end) ::munmap(reinterpret_cast<void*>(end), base + span - end);
+  return reinterpret_cast<char*>(start);
+}
+
+void name_range(void* addr, std::size_t size, const char* name) {
+  if (name) ::prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, size, name);  // best effort
+}
+
+}  // namespace
+
+const char* backing_name(Backing b) {
+  switch (b) {
+    case Backing::Huge1G: return "1GiB-hugetlb";
+    case Backing::Huge2M: return "2MiB-hugetlb";
+    case Backing::THP: return "THP";
+    case Backing::Small: return "4KiB";
+  }
+  return "?";
+}
+
+std::size_t backing_granule(Backing b) {
+  switch (b) {
+    case Backing::Huge1G: return k1G;
+    case Backing::Huge2M:
+    case Backing::THP: return k2M;
+    case Backing::Small: return kPageSize;
+  }
+  return kPageSize;
+}
+
+Mapping map(std::size_t size, std::size_t align, Backing backing, const char* name) {
+  if (size == 0 || size % backing_granule(backing) != 0 || (align & (align - 1)) != 0 || align < kPageSize) {
+    errno = EINVAL;
+    return {};
+  }
+  if (take_fault(g_fail_maps)) {
+    errno = ENOMEM;
+    return {};
+  }
+  std::size_t granule = backing_granule(backing);
+  if (align < granule) align = granule;
+  void* p = nullptr;
+  if (backing == Backing::Huge1G && align == k1G) {
+    p = raw_map(nullptr, size, hugetlb_flags(backing));  // the kernel aligns hugetlb mappings
+  } else {
+    char* at = reserve_aligned(size, align);
+    if (!at) return {};
+    p = raw_map(at, size, MAP_FIXED | hugetlb_flags(backing) | (backing >= Backing::THP ? MAP_NORESERVE : 0));
+    if (!p) {
+      int e = errno;
+      ::munmap(at, size);
+      errno = e;
+      return {};
+    }
+  }
+  if (!p) return {};
+  if (backing == Backing::THP) ::madvise(p, size, MADV_HUGEPAGE);
+  name_range(p, size, name);
+  g_live.fetch_add(1, std::memory_order_relaxed);
+  return {p, size, backing};
+}
+
+Mapping map_best(std::size_t size, std::size_t align, Backing best, const char* name) {
+  int saved = ENOMEM;
+  for (int b = static_cast<int>(best); b < kBackingKinds; ++b) {
+    auto backing = static_cast<Backing>(b);
+    if (size % backing_granule(backing) != 0) continue;
+    if (backing == Backing::THP && machine().thp == ThpMode::Never) continue;
+    if (Mapping m = map(size, align, backing, name)) return m;
+    if (errno == ENOMEM && saved == ENOMEM) continue;
+    saved = errno;
+  }
+  errno = saved;
+  return {};
+}
+
+bool unmap(void* addr, std::size_t size) {
+  if (::munmap(addr, size) != 0) return false;
+  g_live.fetch_sub(1, std::memory_order_relaxed);
+  return true;
+}
+
+bool decommit(void* addr, std::size_t size) {
+  if (take_fault(g_fail_decommits)) {
+    errno = ENOMEM;
+    return false;
+  }
+  return ::madvise(addr, size, MADV_DONTNEED) == 0;
+}
+
+bool populate(void* addr, std::size_t size) {
+  if (::madvise(addr, size, MADV_POPULATE_WRITE) == 0) return true;
+  auto* p = static_cast<volatile char*>(addr);
+  for (std::size_t off = 0; off < size; off += kPageSize) p[off] = p[off];
+  return true;
+}
+
+void fail_next_maps(int n) { g_fail_maps.store(n, std::memory_order_relaxed); }
+void fail_next_decommits(int n) { g_fail_decommits.store(n, std::memory_order_relaxed); }
+long live_mappings() { return g_live.load(std::memory_order_relaxed); }
+
+}  // namespace hm::os

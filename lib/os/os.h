@@ -1,0 +1,107 @@
+// The OS layer: the only code in hugemem that makes system calls. Nothing above lib/os includes
+// <sys/mman.h> or calls the kernel directly; the page layer, pktpool and vfio go through here.
+//
+// Contracts that hold for every function below:
+//  - none of them calls malloc (they run while malloc is being served, before main, in a child
+//    after fork), so they may be used from the allocator's own init and slow paths;
+//  - failures return false / nullptr / a negative value with errno set, and never abort.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace hm::os {
+
+// "page" is 4 KiB everywhere in hugemem; hugepages are named by their size.
+inline constexpr std::size_t kPageSize = std::size_t{1} << 12;
+inline constexpr std::size_t k2M = std::size_t{1} << 21;
+inline constexpr std::size_t k1G = std::size_t{1} << 30;
+
+// What backs a mapping, best first. The order is the fallback order of map_best().
+enum class Backing : std::uint8_t {
+  Huge1G,  // hugetlbfs pool pages of 1 GiB (MAP_HUGETLB | MAP_HUGE_1GB)
+  Huge2M,  // hugetlbfs pool pages of 2 MiB (MAP_HUGETLB | MAP_HUGE_2MB)
+  THP,     // anonymous 4 KiB pages advised MADV_HUGEPAGE (khugepaged / fault-time THP)
+  Small,   // plain anonymous 4 KiB pages
+};
+inline constexpr int kBackingKinds = 4;
+const char* backing_name(Backing b);
+// Size of the unit the kernel maps (and gives back) for a backing: 1 GiB, 2 MiB or 4 KiB.
+// THP counts as 2 MiB: giving back less than a whole 2 MiB would split a transparent huge page.
+std::size_t backing_granule(Backing b);
+
+struct Mapping {
+  void* addr = nullptr;
+  std::size_t size = 0;
+  Backing backing = Backing::Small;
+  explicit operator bool() const { return addr != nullptr; }
+};
+
+// Maps `size` bytes aligned to `align`, readable and writable, zero-filled, backed by exactly
+// `backing` (no fallback). Requires: align is a power of two >= kPageSize; size is a multiple
+// of backing_granule(backing) and of kPageSize. Hugetlb kinds take their pages from the pool at
+// map time (so a short pool fails here, never with SIGBUS later); the others are committed on
+// first touch. `name` labels the range in /proc/PID/maps where the kernel supports it.
+// Returns an empty Mapping with errno set on failure.
+Mapping map(std::size_t size, std::size_t align, Backing backing, const char* name);
+
+// Tries `best`, then every worse backing in order, and returns the first that maps.
+// `size` must be a multiple of the largest granule tried (callers pass 1 GiB multiples, or start
+// from a backing whose granule divides size).
+Mapping map_best(std::size_t size, std::size_t align, Backing best, const char* name);
+
+bool unmap(void* addr, std::size_t size);
+
+// Gives the physical memory of [addr, addr+size) back to the OS; the range stays mapped and reads
+// back as zeros. Requires addr and size aligned to the backing's granule for hugetlb mappings.
+bool decommit(void* addr, std::size_t size);
+
+// Faults [addr, addr+size) in now (MADV_POPULATE_WRITE, falling back to touching each page).
+bool populate(void* addr, std::size_t size);
+
+// Binds a range to a NUMA node (mbind MPOL_PREFERRED); a no-op returning true on one-node machines.
+bool bind_node(void* addr, std::size_t size, int node);
+
+// ---- What the machine has (probed once, on first use, without malloc) ----
+enum class ThpMode : std::uint8_t { Always, Madvise, Never, Unavailable };
+const char* thp_mode_name(ThpMode m);
+
+struct HugepagePool {
+  long total = 0;  // nr_hugepages
+  long free = 0;   // free_hugepages
+};
+
+struct MachineInfo {
+  HugepagePool huge2m;
+  HugepagePool huge1g;
+  ThpMode thp = ThpMode::Unavailable;
+  int numa_nodes = 1;  // number of possible node ids (highest online node + 1)
+  int cpus = 1;
+};
+
+// The cached first probe. Hugepage counts in it are as they were at that moment.
+const MachineInfo& machine();
+// A fresh read of everything (tests and reports; still no malloc).
+MachineInfo probe();
+// Reads one pool now; page_size is k2M or k1G.
+HugepagePool hugepage_pool(std::size_t page_size);
+// Sets nr_hugepages for a size (root only); returns the number the kernel actually reserved,
+// which can be short of `count` when memory is fragmented, or -1 with errno set.
+long reserve_hugepages(std::size_t page_size, long count);
+
+int current_cpu();
+int current_node();
+
+// Physical address of the page holding `p` from /proc/self/pagemap, or 0 when it is not
+// readable (not root, or the page is not present).
+std::uint64_t virt_to_phys(const void* p);
+
+// ---- Fault injection (tests only) ----
+// Makes the next `n` calls of map() fail with ENOMEM (decommit too, if `decommits` is set).
+// Thread-safe; n = 0 switches it off.
+void fail_next_maps(int n);
+void fail_next_decommits(int n);
+// Number of successful map() calls minus unmap() calls: what is mapped now (leak checks).
+long live_mappings();
+
+}  // namespace hm::os
