@@ -1,0 +1,63 @@
+/* hugemem: the embedding API. These functions are the allocator itself, without overriding
+ * the system malloc: link libhugemem.a (or libhugemem.so) and call hm_* directly.
+ * libhugemem.so additionally exports malloc, free, ... and C++ operator new/delete, so that
+ * LD_PRELOAD=libhugemem.so replaces the system allocator for a whole program.
+ *
+ * Contracts (the same as the C/POSIX functions they mirror):
+ *  - every pointer returned is aligned to at least 16 bytes (alignof(max_align_t));
+ *  - on failure the functions return NULL with errno = ENOMEM (EINVAL where POSIX says so for
+ *    bad alignments); hm_posix_memalign returns the error code and leaves errno alone;
+ *  - hm_free(NULL) does nothing; hm_free of a pointer hugemem did not return, or one already
+ *    freed, is reported on stderr ("hugemem: ...") and aborts: it never corrupts silently;
+ *  - hm_free and hm_free_sized preserve errno.
+ */
+#ifndef HUGEMEM_HUGEMEM_H
+#define HUGEMEM_HUGEMEM_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+void* hm_malloc(size_t size);
+void* hm_calloc(size_t count, size_t size);
+void* hm_realloc(void* p, size_t size);
+void* hm_reallocarray(void* p, size_t count, size_t size);
+void hm_free(void* p);
+/* free with the size (and alignment) the block was requested with; a wrong size is reported. */
+void hm_free_sized(void* p, size_t size);
+void hm_free_aligned_sized(void* p, size_t alignment, size_t size);
+
+void* hm_memalign(size_t alignment, size_t size);
+int hm_posix_memalign(void** out, size_t alignment, size_t size);
+void* hm_aligned_alloc(size_t alignment, size_t size);
+void* hm_valloc(size_t size);
+void* hm_pvalloc(size_t size);
+
+/* Bytes usable at p (>= the size requested); 0 for NULL. */
+size_t hm_usable_size(const void* p);
+/* Returns free memory to the OS now; 1 if anything was released. */
+int hm_trim(size_t pad);
+
+struct hm_stats {
+  size_t allocated;      /* bytes in live blocks handed out (usable sizes) */
+  size_t active;         /* bytes in slabs and large blocks holding live objects */
+  size_t mapped;         /* bytes of arenas and large mappings */
+  size_t resident_free;  /* free bytes in arenas not yet given back */
+  size_t released;       /* bytes given back to the OS since start */
+  size_t arenas;         /* arenas mapped now */
+  size_t bytes_by_backing[4]; /* arena bytes per backing: 1 GiB, 2 MiB, THP, 4 KiB */
+};
+void hm_get_stats(struct hm_stats* out);
+/* Prints statistics to stderr (malloc_stats). */
+void hm_print_stats(void);
+
+/* Reports whether p is a live block owned by hugemem (for embedding tests and debuggers). */
+int hm_owns(const void* p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HUGEMEM_HUGEMEM_H */
