@@ -96,6 +96,9 @@ int current_node();
 // readable (not root, or the page is not present).
 std::uint64_t virt_to_phys(const void* p);
 
+// A non-zero random value (getrandom, falling back to the clock): keys for freelist encoding.
+std::uint64_t random_u64();
+
 // ---- Fault injection (tests only) ----
 // Makes the next `n` calls of map() fail with ENOMEM (decommit too, if `decommits` is set).
 // Thread-safe; n = 0 switches it off.

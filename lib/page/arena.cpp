@@ -1,0 +1,131 @@
+#include "page/arena.h"
+
+#include <cerrno>
+#include <new>
+
+namespace hm::page {
+
+Arena* Arena::create(os::Backing best, int node, PageHeap* heap) {
+  os::Mapping m = os::map_best(kArenaSize, kArenaSize, best, "hugemem-arena");
+  if (!m) return nullptr;
+  if (node >= 0) os::bind_node(m.addr, m.size, node);
+  auto* a = new (m.addr) Arena;
+  a->map_ = m;
+  a->heap_ = heap;
+  a->node_ = node < 0 ? 0 : node;
+  a->desc_ = reinterpret_cast<PageDesc*>(a->base() + os::kPageSize);
+  for (int o = 0; o <= kMaxOrder; ++o) {
+    a->free_head_[o] = kNil;
+    a->free_count_[o] = 0;
+  }
+  // Fresh memory reads as zero, so descriptors start out {Unused}; only the metadata's head
+  // needs marking, then the usable pages go onto the free lists as clean blocks.
+  a->desc_[0] = PageDesc{kNil, kNil, kFirstUsablePage, PageKind::Meta, 0, 0, 0};
+  a->free_pages(kFirstUsablePage, kArenaPages - kFirstUsablePage, false);
+  return a;
+}
+
+void Arena::destroy() {
+  os::Mapping m = map_;
+  os::unmap(m.addr, m.size);
+}
+
+int Arena::release_min_order() const {
+  return order_for_pages(os::backing_granule(map_.backing) >> kPageShift);
+}
+
+void Arena::push(std::uint32_t idx, int order, bool dirty) {
+  PageDesc& d = desc_[idx];
+  d.kind = PageKind::Free;
+  d.order = static_cast<std::uint8_t>(order);
+  d.flags = dirty ? kDirty : 0;
+  d.prev = kNil;
+  d.next = free_head_[order];
+  if (d.next != kNil) desc_[d.next].prev = idx;
+  free_head_[order] = idx;
+  ++free_count_[order];
+  std::size_t pages = std::size_t{1} << order;
+  free_pages_ += pages;
+  if (dirty) dirty_pages_ += pages;
+}
+
+void Arena::unlink(std::uint32_t idx) {
+  PageDesc& d = desc_[idx];
+  if (d.prev != kNil) desc_[d.prev].next = d.next;
+  else free_head_[d.order] = d.next;
+  if (d.next != kNil) desc_[d.next].prev = d.prev;
+  --free_count_[d.order];
+  std::size_t pages = std::size_t{1} << d.order;
+  free_pages_ -= pages;
+  if (d.flags & kDirty) dirty_pages_ -= pages;
+  d.kind = PageKind::Unused;  // keeps "Free <=> on a list" true
+}
+
+std::uint32_t Arena::alloc_block(int order, bool* zeroed) {
+  int k = order;
+  while (k <= kMaxOrder && free_head_[k] == kNil) ++k;
+  if (k > kMaxOrder) return kNil;
+  std::uint32_t idx = free_head_[k];
+  bool dirty = desc_[idx].flags & kDirty;
+  unlink(idx);
+  while (k > order) {  // split: the upper half of each step goes onto the next lower list
+    --k;
+    push(idx + (1u << k), k, dirty);
+  }
+  if (zeroed) *zeroed = !dirty;
+  return idx;
+}
+
+std::uint32_t Arena::alloc_pages(std::uint32_t n, int align_order, bool* zeroed) {
+  int order = order_for_pages(n);
+  if (order < align_order) order = align_order;
+  bool clean = false;
+  std::uint32_t idx = alloc_block(order, &clean);
+  if (idx == kNil) return kNil;
+  std::uint32_t tail = (1u << order) - n;
+  if (tail) free_pages(idx + n, tail, !clean);
+  if (zeroed) *zeroed = clean;
+  return idx;
+}
+
+void Arena::free_block(std::uint32_t idx, int order, bool dirty) {
+  while (order < kMaxOrder) {
+    std::uint32_t buddy = idx ^ (1u << order);
+    const PageDesc& b = desc_[buddy];
+    if (b.kind != PageKind::Free || b.order != order) break;
+    dirty |= (b.flags & kDirty) != 0;
+    unlink(buddy);
+    idx &= ~(1u << order);
+    ++order;
+  }
+  push(idx, order, dirty);
+}
+
+void Arena::free_pages(std::uint32_t idx, std::uint32_t n, bool dirty) {
+  // Split [idx, idx+n) into the largest naturally aligned blocks, each freed with coalescing.
+  while (n) {
+    int align = idx ? __builtin_ctz(idx) : kMaxOrder;
+    int fit = 31 - __builtin_clz(n);
+    int order = align < fit ? align : fit;
+    free_block(idx, order, dirty);
+    idx += 1u << order;
+    n -= 1u << order;
+  }
+}
+
+std::size_t Arena::release(std::size_t keep_dirty, int min_order) {
+  std::size_t released = 0;
+  for (int o = kMaxOrder; o >= min_order && dirty_pages_ > keep_dirty; --o) {
+    for (std::uint32_t i = free_head_[o]; i != kNil && dirty_pages_ > keep_dirty; i = desc_[i].next) {
+      PageDesc& d = desc_[i];
+      if (!(d.flags & kDirty)) continue;
+      if (!os::decommit(page(i), std::size_t{1} << (o + kPageShift))) return released;
+      d.flags &= ~kDirty;
+      dirty_pages_ -= std::size_t{1} << o;
+      released += std::size_t{1} << o;
+    }
+  }
+  return released;
+}
+
+}  // namespace hm::page

@@ -1,0 +1,83 @@
+// An arena: one kArenaSize mapping aligned to its size, with the buddy allocator over its pages.
+// Layout: page 0 = this header, pages 1..kDescPages = the PageDesc array, then usable pages.
+//
+// Buddy invariants (checked by tests/page):
+//  - a free block of order k starts at a page index that is a multiple of 2^k, and its head
+//    descriptor is {kind Free, order k} and on free list k; no two free buddies of the same order
+//    coexist (free() always coalesces), so the buddy of block i at order k is i ^ 2^k;
+//  - allocation takes the first non-empty order >= k and splits, upper halves going down;
+//  - an n-page request (n not a power of two) takes order ceil(log2 n) and frees the tail.
+// Not thread-safe: the owning PageHeap's lock is held around every call.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "os/os.h"
+#include "page/desc.h"
+
+namespace hm::page {
+
+class PageHeap;
+
+class Arena {
+ public:
+  // Maps a new arena with the best backing from `best` down and formats it. nullptr + errno.
+  static Arena* create(os::Backing best, int node, PageHeap* heap);
+  // Unmaps it; the arena must be entirely free.
+  void destroy();
+
+  static Arena* of(const void* p) {
+    return reinterpret_cast<Arena*>(reinterpret_cast<std::uintptr_t>(p) & ~(kArenaSize - 1));
+  }
+  char* base() { return reinterpret_cast<char*>(this); }
+  std::uint32_t index_of(const void* p) const {
+    return static_cast<std::uint32_t>((reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(this)) >> kPageShift);
+  }
+  void* page(std::uint32_t idx) { return base() + (std::size_t{idx} << kPageShift); }
+  PageDesc& desc(std::uint32_t idx) { return desc_[idx]; }
+  PageDesc* descs() { return desc_; }
+
+  // A naturally aligned block of 2^order pages: its first page index, or kNil. `zeroed` says
+  // whether every page of it is known to read as zero (fresh or decommitted).
+  std::uint32_t alloc_block(int order, bool* zeroed);
+  // n pages aligned to 2^align_order pages; the tail beyond n goes back to the free lists.
+  std::uint32_t alloc_pages(std::uint32_t n, int align_order, bool* zeroed);
+  // Returns [idx, idx + n) to the free lists, coalescing; `dirty` = may hold data.
+  void free_pages(std::uint32_t idx, std::uint32_t n, bool dirty);
+
+  // Decommits dirty free blocks of at least `min_order` (largest first) until at most
+  // `keep_dirty` dirty free pages remain. Returns the pages released.
+  std::size_t release(std::size_t keep_dirty, int min_order);
+
+  bool empty() const { return free_pages_ == kArenaPages - kFirstUsablePage; }
+  std::size_t free_page_count() const { return free_pages_; }
+  std::size_t dirty_page_count() const { return dirty_pages_; }
+  std::size_t free_blocks(int order) const { return free_count_[order]; }
+  os::Backing backing() const { return map_.backing; }
+  int node() const { return node_; }
+  PageHeap* heap() const { return heap_; }
+  int release_min_order() const;
+
+  Arena* next = nullptr;  // the owning heap's list
+
+ private:
+  void push(std::uint32_t idx, int order, bool dirty);
+  void unlink(std::uint32_t idx);
+  void free_block(std::uint32_t idx, int order, bool dirty);
+
+  os::Mapping map_;
+  PageHeap* heap_ = nullptr;
+  int node_ = 0;
+  PageDesc* desc_ = nullptr;
+  std::size_t free_pages_ = 0;   // pages on the free lists
+  std::size_t dirty_pages_ = 0;  // of those, pages in blocks flagged kDirty
+  std::uint32_t free_head_[kMaxOrder + 1];
+  std::uint32_t free_count_[kMaxOrder + 1];
+};
+
+inline int order_for_pages(std::size_t n) {
+  return n <= 1 ? 0 : 64 - __builtin_clzll(n - 1);
+}
+
+}  // namespace hm::page

@@ -1,0 +1,50 @@
+// The page descriptor (the seed's `struct page` in its `mem_map`): one per 4 KiB page of an
+// arena, in an array at the arena's start, so that any address finds its block in O(1):
+//   arena = addr & ~(kArenaSize - 1);  desc = arena->desc[(addr - arena) >> 12].
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "os/os.h"
+
+namespace hm::page {
+
+inline constexpr std::size_t kArenaSize = os::k1G;  // arenas are aligned to their size
+inline constexpr int kArenaShift = 30;
+inline constexpr int kPageShift = 12;
+inline constexpr std::uint32_t kArenaPages = kArenaSize >> kPageShift;
+inline constexpr int kMaxOrder = 18;  // 2^18 pages = the whole arena
+inline constexpr std::uint32_t kNil = 0xffffffffu;
+
+// What a page belongs to. The invariant the buddy allocator relies on: `Free` is set only on
+// the first page of a block that is on the free list of `order`; every page leaving a free list
+// is re-marked at once, so a stale Free mark never exists and a buddy check is one load.
+enum class PageKind : std::uint8_t {
+  Unused,  // interior page of a free or large block, never looked at
+  Free,    // head of a free block of `order` pages
+  Meta,    // the arena's header and descriptor array, and allocator metadata blocks
+  Slab,    // every page of a slab; `count` = index of the slab's first page
+  Large,   // first page of a large block; `count` = its number of pages
+};
+
+enum PageFlags : std::uint8_t {
+  kDirty = 1,  // Free blocks: may hold resident, non-zero pages (clean = fresh or decommitted)
+};
+
+struct PageDesc {
+  std::uint32_t next;   // Free: next block on the order's list (page index) or kNil
+  std::uint32_t prev;   // Free: previous block or kNil
+  std::uint32_t count;  // Slab: head page index; Large/Meta: number of pages
+  PageKind kind;
+  std::uint8_t order;   // Free: the block's order
+  std::uint8_t flags;   // PageFlags
+  std::uint8_t tag;     // owner-defined (the slab layer stores the size class)
+};
+static_assert(sizeof(PageDesc) == 16);
+
+// The arena's first page holds the Arena header, the next ones the descriptor array.
+inline constexpr std::uint32_t kDescPages = kArenaPages * sizeof(PageDesc) >> kPageShift;
+inline constexpr std::uint32_t kFirstUsablePage = 1 + kDescPages;
+
+}  // namespace hm::page

@@ -1,0 +1,49 @@
+#include "page/direct.h"
+
+#include <atomic>
+#include <cerrno>
+
+#include "page/heap.h"
+#include "page/registry.h"
+
+namespace hm::page {
+namespace {
+
+std::atomic<std::size_t> g_direct_bytes{0};
+
+std::size_t round_up(std::size_t v, std::size_t to) { return (v + to - 1) / to * to; }
+
+}  // namespace
+
+void* direct_alloc(std::size_t size, std::size_t align) {
+  std::size_t head = align > os::kPageSize ? align : os::kPageSize;
+  if (size > (std::size_t{1} << 46) || head > (std::size_t{1} << 40)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  std::size_t total = round_up(head + size, os::k2M);
+  // 1 GiB pages would round most requests up by hundreds of MiB: direct mappings start at 2 MiB.
+  os::Backing best = config().best < os::Backing::Huge2M ? os::Backing::Huge2M : config().best;
+  os::Mapping m = os::map_best(total, kArenaSize, best, "hugemem-direct");
+  if (!m) return nullptr;
+  auto* h = static_cast<DirectHeader*>(m.addr);
+  h->magic = kDirectMagic;
+  h->user = static_cast<char*>(m.addr) + head;
+  h->usable = m.size - head;
+  h->map = m;
+  registry_set(m.addr, m.size, reinterpret_cast<std::uintptr_t>(h) | 1);
+  g_direct_bytes.fetch_add(m.size, std::memory_order_relaxed);
+  return h->user;
+}
+
+void direct_free(DirectHeader* h) {
+  os::Mapping m = h->map;
+  h->magic = 0;
+  registry_set(m.addr, m.size, 0);
+  g_direct_bytes.fetch_sub(m.size, std::memory_order_relaxed);
+  os::unmap(m.addr, m.size);
+}
+
+std::size_t direct_bytes() { return g_direct_bytes.load(std::memory_order_relaxed); }
+
+}  // namespace hm::page

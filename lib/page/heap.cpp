@@ -1,0 +1,190 @@
+#include "page/heap.h"
+
+#include <cerrno>
+
+#include "os/env.h"
+#include "page/direct.h"
+#include "page/registry.h"
+
+namespace hm::page {
+namespace {
+
+PageHeap g_heaps[kMaxNodes];
+Config g_config;
+
+std::size_t pages_of(std::size_t bytes) { return bytes >> kPageShift; }
+
+}  // namespace
+
+Config& config() { return g_config; }
+
+void configure_from_env() {
+  Config c;
+  const os::MachineInfo& m = os::machine();
+  if (m.huge1g.free > 0) c.best = os::Backing::Huge1G;
+  else if (m.huge2m.free >= static_cast<long>(kArenaSize / os::k2M)) c.best = os::Backing::Huge2M;
+  else if (m.thp == os::ThpMode::Never || m.thp == os::ThpMode::Unavailable) c.best = os::Backing::Small;
+  if (const char* p = os::env("HUGEMEM_PAGES")) {
+    if (p[0] == '1') c.best = os::Backing::Huge1G;
+    else if (p[0] == '2') c.best = os::Backing::Huge2M;
+    else if (p[0] == 't') c.best = os::Backing::THP;
+    else if (p[0] == '4') c.best = os::Backing::Small;
+  }
+  c.high = os::env_size("HUGEMEM_RELEASE_HIGH", c.high);
+  c.low = os::env_size("HUGEMEM_RELEASE_LOW", c.high < c.low ? c.high : c.low);
+  c.arena_limit = os::env_size("HUGEMEM_ARENA_LIMIT", c.arena_limit);
+  g_config = c;
+}
+
+PageHeap& PageHeap::of_node(int node) {
+  if (node < 0 || node >= kMaxNodes) node = 0;
+  PageHeap& h = g_heaps[node];
+  h.node_ = node;
+  return h;
+}
+
+void* PageHeap::alloc(std::size_t pages, std::size_t align_pages, PageKind kind, std::uint8_t tag, bool* zeroed) {
+  if (pages == 0 || pages > (kArenaPages >> 1)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  int align_order = order_for_pages(align_pages);
+  LockGuard g(lock_);
+  return alloc_locked(pages, align_order, kind, tag, zeroed);
+}
+
+void* PageHeap::alloc_locked(std::size_t pages, int align_order, PageKind kind, std::uint8_t tag, bool* zeroed) {
+  auto n = static_cast<std::uint32_t>(pages);
+  for (;;) {
+    for (Arena* a = arenas_; a; a = a->next) {
+      std::size_t dirty_before = a->dirty_page_count();
+      bool clean = false;
+      std::uint32_t idx = a->alloc_pages(n, align_order, &clean);
+      if (idx == kNil) continue;
+      dirty_ -= dirty_before - a->dirty_page_count();
+      if (kind == PageKind::Slab) {
+        for (std::uint32_t i = 0; i < n; ++i) a->desc(idx + i) = PageDesc{kNil, kNil, idx, kind, 0, 0, tag};
+      } else {
+        a->desc(idx) = PageDesc{kNil, kNil, n, kind, 0, 0, tag};
+      }
+      if (zeroed) *zeroed = clean;
+      return a->page(idx);
+    }
+    if (narenas_ >= g_config.arena_limit) break;
+    Arena* a = Arena::create(g_config.best, node_, this);
+    if (!a) break;
+    if (a->backing() != g_config.best && !warned_fallback_) {
+      warned_fallback_ = true;
+      os::Message m;
+      m << "hugemem: no " << os::backing_name(g_config.best) << " pages left; arenas now use "
+        << os::backing_name(a->backing());
+      m.write_to_stderr();
+    }
+    registry_set(a, kArenaSize, reinterpret_cast<std::uintptr_t>(a));
+    // Oldest arenas first: new ones fill last, so they are the ones that become empty.
+    Arena** tail = &arenas_;
+    while (*tail) tail = &(*tail)->next;
+    *tail = a;
+    ++narenas_;
+  }
+  errno = ENOMEM;
+  return nullptr;
+}
+
+void PageHeap::free(void* p, std::size_t pages) {
+  Arena* a = Arena::of(p);
+  std::uint32_t idx = a->index_of(p);
+  LockGuard g(lock_);
+  PageDesc& d = a->desc(idx);
+  std::uint32_t n = d.kind == PageKind::Slab ? static_cast<std::uint32_t>(pages) : d.count;
+  if (d.kind == PageKind::Slab) {
+    // Interior descriptors must not keep pointing at a slab that no longer exists.
+    for (std::uint32_t i = 1; i < n; ++i) a->desc(idx + i).kind = PageKind::Unused;
+  }
+  d.kind = PageKind::Unused;
+  std::size_t dirty_before = a->dirty_page_count();
+  a->free_pages(idx, n, true);
+  dirty_ += a->dirty_page_count() - dirty_before;
+  maybe_release();
+}
+
+void PageHeap::maybe_release() {
+  if (dirty_ <= pages_of(g_config.high)) return;
+  std::size_t target = pages_of(g_config.low);
+  for (Arena* a = arenas_; a && dirty_ > target; a = a->next) {
+    std::size_t over = dirty_ - target;
+    std::size_t mine = a->dirty_page_count();
+    std::size_t got = a->release(mine > over ? mine - over : 0, a->release_min_order());
+    dirty_ -= got;
+    released_ += got;
+  }
+}
+
+std::size_t PageHeap::trim() {
+  LockGuard g(lock_);
+  std::size_t got = 0;
+  for (Arena* a = arenas_; a; a = a->next) {
+    // An explicit trim may split transparent huge pages; hugetlb pages can only go whole.
+    int min_order = a->backing() <= os::Backing::Huge2M ? a->release_min_order() : 0;
+    got += a->release(0, min_order);
+  }
+  dirty_ = 0;
+  for (Arena* a = arenas_; a; a = a->next) dirty_ += a->dirty_page_count();
+  released_ += got;
+  // Unmap entirely free arenas, keeping the first so a steady program does not remap.
+  if (arenas_) {
+    for (Arena** link = &arenas_->next; *link;) {
+      Arena* a = *link;
+      if (!a->empty()) {
+        link = &a->next;
+        continue;
+      }
+      *link = a->next;
+      --narenas_;
+      dirty_ -= a->dirty_page_count();
+      got += a->dirty_page_count();
+      registry_set(a, kArenaSize, 0);
+      a->destroy();
+    }
+  }
+  return got << kPageShift;
+}
+
+void PageHeap::add_stats(PageStats& s) {
+  LockGuard g(lock_);
+  for (Arena* a = arenas_; a; a = a->next) {
+    ++s.arenas;
+    s.mapped += kArenaSize;
+    s.by_backing[static_cast<int>(a->backing())] += kArenaSize;
+    s.free_bytes += a->free_page_count() << kPageShift;
+    s.dirty_free += a->dirty_page_count() << kPageShift;
+    for (int o = 0; o <= kMaxOrder; ++o) s.free_blocks[o] += a->free_blocks(o);
+  }
+  s.released += released_ << kPageShift;
+}
+
+PageStats page_stats() {
+  PageStats s;
+  for (PageHeap& h : g_heaps) h.add_stats(s);
+  s.direct = direct_bytes();
+  s.mapped += s.direct;
+  return s;
+}
+
+std::size_t trim_all() {
+  std::size_t got = 0;
+  for (PageHeap& h : g_heaps) got += h.trim();
+  return got;
+}
+
+void lock_all() {
+  for (PageHeap& h : g_heaps) h.lock();
+}
+void unlock_all() {
+  for (PageHeap& h : g_heaps) h.unlock();
+}
+void reset_all() {
+  for (PageHeap& h : g_heaps) h.reset_lock();
+}
+
+}  // namespace hm::page

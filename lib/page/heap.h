@@ -1,0 +1,84 @@
+// The page layer's front: one PageHeap per NUMA node owns that node's arenas (bound to the node)
+// and serves page-granular blocks from their buddy allocators under one lock. Objects too large
+// for an arena's buddy get a direct mapping of their own (direct.h).
+//
+// Watermarks, per heap, on the free pages that still hold memory ("dirty"):
+//  - above `high`, dirty free blocks of at least one huge page (never splitting a THP) are
+//    given back to the OS at once, largest first, until `low` remain;
+//  - an arena that becomes entirely free beyond the first is unmapped by trim();
+//  - when no arena can serve a request a new one is mapped, unless `arena_limit` arenas exist
+//    (then the allocation fails cleanly: nullptr, errno ENOMEM).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "os/os.h"
+#include "page/arena.h"
+#include "page/lock.h"
+
+namespace hm::page {
+
+inline constexpr int kMaxNodes = 64;
+
+struct Config {
+  os::Backing best = os::Backing::THP;  // first backing tried for arenas
+  std::size_t high = std::size_t{64} << 20;
+  std::size_t low = std::size_t{32} << 20;
+  std::size_t arena_limit = 1024;
+};
+// Read from the environment once (HUGEMEM_PAGES=1g|2m|thp|4k, HUGEMEM_RELEASE_HIGH,
+// HUGEMEM_RELEASE_LOW, HUGEMEM_ARENA_LIMIT), the default backing from what the machine has.
+Config& config();
+void configure_from_env();
+
+struct PageStats {
+  std::size_t arenas = 0;
+  std::size_t mapped = 0;          // arena and direct-mapping bytes
+  std::size_t free_bytes = 0;      // on the buddy free lists
+  std::size_t dirty_free = 0;      // of those, not yet given back
+  std::size_t released = 0;        // bytes given back to the OS since start
+  std::size_t direct = 0;          // bytes in direct mappings
+  std::size_t by_backing[os::kBackingKinds] = {};
+  std::size_t free_blocks[kMaxOrder + 1] = {};
+};
+
+class PageHeap {
+ public:
+  static PageHeap& of_node(int node);
+
+  // `pages` pages aligned to `align_pages` (a power of two), marked `kind` with `tag`.
+  // nullptr + ENOMEM when no arena can hold it and no new one can be mapped.
+  void* alloc(std::size_t pages, std::size_t align_pages, PageKind kind, std::uint8_t tag, bool* zeroed);
+  // Frees a block this layer returned (`p` = its first page); `pages` for Slab blocks,
+  // which do not record their length in the head descriptor.
+  void free(void* p, std::size_t pages);
+  // Gives every dirty free block back and unmaps empty arenas but one. Returns bytes released.
+  std::size_t trim();
+
+  void add_stats(PageStats& s);
+  void lock() { lock_.lock(); }
+  void unlock() { lock_.unlock(); }
+  void reset_lock() { lock_.reset(); }
+
+ private:
+  void* alloc_locked(std::size_t pages, int align_order, PageKind kind, std::uint8_t tag, bool* zeroed);
+  void maybe_release();
+
+  SpinLock lock_;
+  Arena* arenas_ = nullptr;
+  std::size_t narenas_ = 0;
+  std::size_t dirty_ = 0;     // sum of the arenas' dirty free pages, in pages
+  std::size_t released_ = 0;  // pages
+  int node_ = 0;
+  bool warned_fallback_ = false;
+};
+
+// Total over all heaps and direct mappings.
+PageStats page_stats();
+std::size_t trim_all();
+void lock_all();    // fork: prepare
+void unlock_all();  // fork: parent
+void reset_all();   // fork: child
+
+}  // namespace hm::page

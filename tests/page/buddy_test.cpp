@@ -1,0 +1,155 @@
+// The buddy allocator on a real arena's descriptors: the seed's split/coalesce example and a
+// randomized model test against a reference interval set.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <random>
+#include <vector>
+
+#include "page/arena.h"
+
+namespace {
+
+using namespace hm::page;
+
+class Buddy : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    arena_ = Arena::create(hm::os::Backing::Small, -1, nullptr);
+    ASSERT_NE(arena_, nullptr) << std::strerror(errno);
+    for (int o = 0; o <= kMaxOrder; ++o) initial_[o] = arena_->free_blocks(o);
+  }
+  void TearDown() override {
+    if (arena_) arena_->destroy();
+  }
+  // Allocates every free page one by one, leaving all free lists empty.
+  std::vector<std::uint32_t> drain() {
+    std::vector<std::uint32_t> pages;
+    for (std::uint32_t i; (i = arena_->alloc_block(0, nullptr)) != kNil;) pages.push_back(i);
+    return pages;
+  }
+  Arena* arena_ = nullptr;
+  std::size_t initial_[kMaxOrder + 1] = {};
+};
+
+TEST_F(Buddy, FreshArenaHoldsEveryUsablePageInAlignedBlocks) {
+  EXPECT_TRUE(arena_->empty());
+  std::size_t pages = 0;
+  for (int o = 0; o <= kMaxOrder; ++o) pages += initial_[o] << o;
+  EXPECT_EQ(pages, kArenaPages - kFirstUsablePage);
+  EXPECT_EQ(initial_[17], 1u) << "the upper half of the arena is one order-17 block";
+}
+
+// The seed's example: an order-2 block at PFN 0x1000 serves an order-1 request. The request
+// gets 0x1000; the upper half 0x1002 goes onto the order-1 list. Freeing 0x1000 then finds its
+// buddy at 0x1000 ^ (1 << 1) = 0x1002 free and coalesces back to the order-2 block.
+TEST_F(Buddy, SeedSplitAndCoalesceExample) {
+  std::vector<std::uint32_t> all = drain();
+  ASSERT_EQ(all.size(), kArenaPages - kFirstUsablePage);
+  arena_->free_pages(0x1000, 4, false);
+  ASSERT_EQ(arena_->free_blocks(2), 1u) << "4 freed pages at 0x1000 form one order-2 block";
+  EXPECT_EQ(arena_->desc(0x1000).kind, PageKind::Free);
+  EXPECT_EQ(arena_->desc(0x1000).order, 2);
+
+  bool zeroed = false;
+  EXPECT_EQ(arena_->alloc_block(1, &zeroed), 0x1000u);
+  EXPECT_TRUE(zeroed) << "never-touched pages are known to be zero";
+  EXPECT_EQ(arena_->free_blocks(2), 0u);
+  ASSERT_EQ(arena_->free_blocks(1), 1u);
+  EXPECT_EQ(arena_->desc(0x1002).kind, PageKind::Free);
+  EXPECT_EQ(arena_->desc(0x1002).order, 1);
+  EXPECT_NE(arena_->desc(0x1000).kind, PageKind::Free);
+
+  arena_->free_pages(0x1000, 2, true);
+  EXPECT_EQ(arena_->free_blocks(1), 0u) << "0x1000 and its buddy 0x1002 coalesced";
+  ASSERT_EQ(arena_->free_blocks(2), 1u);
+  EXPECT_EQ(arena_->desc(0x1000).kind, PageKind::Free);
+  EXPECT_EQ(arena_->desc(0x1000).order, 2);
+  EXPECT_NE(arena_->desc(0x1002).kind, PageKind::Free) << "the absorbed buddy is no longer a head";
+  EXPECT_EQ(arena_->dirty_page_count(), 4u) << "a dirty half makes the merged block dirty";
+
+  // A buddy that is not free stops coalescing: 0x1004 (buddy at order 2) is still allocated.
+  EXPECT_EQ(arena_->free_blocks(3), 0u);
+  for (std::uint32_t i : all) {
+    if (i < 0x1000 || i >= 0x1004) arena_->free_pages(i, 1, false);
+  }
+  for (int o = 0; o <= kMaxOrder; ++o) EXPECT_EQ(arena_->free_blocks(o), initial_[o]) << "order " << o;
+}
+
+TEST_F(Buddy, ExactSizeAllocationGivesTheTailBack) {
+  std::size_t free_before = arena_->free_page_count();
+  std::uint32_t idx = arena_->alloc_pages(5, 0, nullptr);
+  ASSERT_NE(idx, kNil);
+  EXPECT_EQ(idx % 8, 0u) << "a 5-page block is carved from an order-3 block";
+  EXPECT_EQ(arena_->free_page_count(), free_before - 5) << "pages 5..7 went back";
+  std::uint32_t aligned = arena_->alloc_pages(3, 6, nullptr);
+  ASSERT_NE(aligned, kNil);
+  EXPECT_EQ(aligned % 64, 0u);
+  arena_->free_pages(idx, 5, true);
+  arena_->free_pages(aligned, 3, true);
+  EXPECT_TRUE(arena_->empty());
+  for (int o = 0; o <= kMaxOrder; ++o) EXPECT_EQ(arena_->free_blocks(o), initial_[o]) << "order " << o;
+}
+
+TEST_F(Buddy, RandomizedAgainstAReferenceModel) {
+  std::mt19937_64 rng(12345);
+  std::map<std::uint32_t, std::uint32_t> live;  // first page -> pages
+  std::size_t live_pages = 0;
+  auto check_no_overlap = [&](std::uint32_t idx, std::uint32_t n) {
+    auto it = live.upper_bound(idx);
+    if (it != live.end()) {
+      ASSERT_LE(idx + n, it->first) << "overlaps the next live block";
+    }
+    if (it != live.begin()) {
+      --it;
+      ASSERT_LE(it->first + it->second, idx) << "overlaps the previous live block";
+    }
+  };
+  for (int step = 0; step < 40000; ++step) {
+    bool do_alloc = live.empty() || rng() % 100 < 55;
+    if (do_alloc) {
+      std::uint32_t n = 1 + static_cast<std::uint32_t>(rng() % (rng() % 8 == 0 ? 2048 : 16));
+      int align = static_cast<int>(rng() % 4);
+      std::uint32_t idx = arena_->alloc_pages(n, align, nullptr);
+      if (idx == kNil) continue;
+      ASSERT_GE(idx, kFirstUsablePage);
+      ASSERT_LE(idx + n, kArenaPages);
+      ASSERT_EQ(idx % (1u << align), 0u);
+      check_no_overlap(idx, n);
+      live[idx] = n;
+      live_pages += n;
+    } else {
+      auto it = live.begin();
+      std::advance(it, rng() % live.size());
+      arena_->free_pages(it->first, it->second, true);
+      live_pages -= it->second;
+      live.erase(it);
+    }
+    ASSERT_EQ(arena_->free_page_count(), kArenaPages - kFirstUsablePage - live_pages);
+  }
+  for (auto [idx, n] : live) arena_->free_pages(idx, n, true);
+  EXPECT_TRUE(arena_->empty());
+  for (int o = 0; o <= kMaxOrder; ++o)
+    EXPECT_EQ(arena_->free_blocks(o), initial_[o]) << "freeing everything coalesces back, order " << o;
+}
+
+TEST_F(Buddy, ReleaseDecommitsOnlyWholeGranulesOfDirtyBlocks) {
+  std::uint32_t big = arena_->alloc_pages(1024, 0, nullptr);  // 4 MiB
+  std::uint32_t small = arena_->alloc_pages(3, 0, nullptr);
+  auto* p = static_cast<char*>(arena_->page(big));
+  std::memset(p, 0x5A, 1024 << kPageShift);
+  arena_->free_pages(big, 1024, true);
+  arena_->free_pages(small, 3, true);
+  std::size_t dirty = arena_->dirty_page_count();
+  ASSERT_GE(dirty, 1024u);
+  std::size_t got = arena_->release(0, 9);
+  EXPECT_GE(got, 1024u);
+  EXPECT_EQ(p[4096 * 10], 0) << "released pages read back as zero";
+  bool zeroed = false;
+  std::uint32_t again = arena_->alloc_pages(512, 9, &zeroed);
+  EXPECT_TRUE(zeroed) << "a block made only of released pages is known to be zero";
+  arena_->free_pages(again, 512, false);
+}
+
+}  // namespace
