@@ -4,7 +4,8 @@
  * LD_PRELOAD=libhugemem.so replaces the system allocator for a whole program.
  *
  * Contracts (the same as the C/POSIX functions they mirror):
- *  - every pointer returned is aligned to at least 16 bytes (alignof(max_align_t));
+ *  - every pointer returned is aligned to at least 16 bytes (alignof(max_align_t)), except for
+ *    requests of at most 8 bytes, which are 8-byte aligned (no 8-byte object needs more);
  *  - on failure the functions return NULL with errno = ENOMEM (EINVAL where POSIX says so for
  *    bad alignments); hm_posix_memalign returns the error code and leaves errno alone;
  *  - hm_free(NULL) does nothing; hm_free of a pointer hugemem did not return, or one already
@@ -17,28 +18,31 @@
 #include <stddef.h>
 
 #ifdef __cplusplus
+#define HM_NOTHROW noexcept
 extern "C" {
+#else
+#define HM_NOTHROW
 #endif
 
-void* hm_malloc(size_t size);
-void* hm_calloc(size_t count, size_t size);
-void* hm_realloc(void* p, size_t size);
-void* hm_reallocarray(void* p, size_t count, size_t size);
-void hm_free(void* p);
+void* hm_malloc(size_t size) HM_NOTHROW;
+void* hm_calloc(size_t count, size_t size) HM_NOTHROW;
+void* hm_realloc(void* p, size_t size) HM_NOTHROW;
+void* hm_reallocarray(void* p, size_t count, size_t size) HM_NOTHROW;
+void hm_free(void* p) HM_NOTHROW;
 /* free with the size (and alignment) the block was requested with; a wrong size is reported. */
-void hm_free_sized(void* p, size_t size);
-void hm_free_aligned_sized(void* p, size_t alignment, size_t size);
+void hm_free_sized(void* p, size_t size) HM_NOTHROW;
+void hm_free_aligned_sized(void* p, size_t alignment, size_t size) HM_NOTHROW;
 
-void* hm_memalign(size_t alignment, size_t size);
-int hm_posix_memalign(void** out, size_t alignment, size_t size);
-void* hm_aligned_alloc(size_t alignment, size_t size);
-void* hm_valloc(size_t size);
-void* hm_pvalloc(size_t size);
+void* hm_memalign(size_t alignment, size_t size) HM_NOTHROW;
+int hm_posix_memalign(void** out, size_t alignment, size_t size) HM_NOTHROW;
+void* hm_aligned_alloc(size_t alignment, size_t size) HM_NOTHROW;
+void* hm_valloc(size_t size) HM_NOTHROW;
+void* hm_pvalloc(size_t size) HM_NOTHROW;
 
 /* Bytes usable at p (>= the size requested); 0 for NULL. */
-size_t hm_usable_size(const void* p);
+size_t hm_usable_size(const void* p) HM_NOTHROW;
 /* Returns free memory to the OS now; 1 if anything was released. */
-int hm_trim(size_t pad);
+int hm_trim(size_t pad) HM_NOTHROW;
 
 struct hm_stats {
   size_t allocated;      /* bytes in live blocks handed out (usable sizes) */
@@ -49,12 +53,12 @@ struct hm_stats {
   size_t arenas;         /* arenas mapped now */
   size_t bytes_by_backing[4]; /* arena bytes per backing: 1 GiB, 2 MiB, THP, 4 KiB */
 };
-void hm_get_stats(struct hm_stats* out);
+void hm_get_stats(struct hm_stats* out) HM_NOTHROW;
 /* Prints statistics to stderr (malloc_stats). */
-void hm_print_stats(void);
+void hm_print_stats(void) HM_NOTHROW;
 
 /* Reports whether p is a live block owned by hugemem (for embedding tests and debuggers). */
-int hm_owns(const void* p);
+int hm_owns(const void* p) HM_NOTHROW;
 
 #ifdef __cplusplus
 }

@@ -143,6 +143,8 @@ bool decommit(void* addr, std::size_t size) {
   return ::madvise(addr, size, MADV_DONTNEED) == 0;
 }
 
+bool no_hugepages(void* addr, std::size_t size) { return ::madvise(addr, size, MADV_NOHUGEPAGE) == 0; }
+
 bool populate(void* addr, std::size_t size) {
   if (::madvise(addr, size, MADV_POPULATE_WRITE) == 0) return true;
   auto* p = static_cast<volatile char*>(addr);

@@ -56,6 +56,10 @@ bool unmap(void* addr, std::size_t size);
 // back as zeros. Requires addr and size aligned to the backing's granule for hugetlb mappings.
 bool decommit(void* addr, std::size_t size);
 
+// Keeps [addr, addr+size) on 4 KiB pages (MADV_NOHUGEPAGE) inside a THP-advised mapping:
+// for sparse metadata, where a fault would otherwise zero and pin a whole 2 MiB page.
+bool no_hugepages(void* addr, std::size_t size);
+
 // Faults [addr, addr+size) in now (MADV_POPULATE_WRITE, falling back to touching each page).
 bool populate(void* addr, std::size_t size);
 

@@ -9,6 +9,9 @@ Arena* Arena::create(os::Backing best, int node, PageHeap* heap) {
   os::Mapping m = os::map_best(kArenaSize, kArenaSize, best, "hugemem-arena");
   if (!m) return nullptr;
   if (node >= 0) os::bind_node(m.addr, m.size, node);
+  // The descriptor array is touched sparsely; on 4 KiB pages it costs only what is used. This
+  // also keeps the first 2 MiB of blocks after it on small pages, so small programs stay small.
+  if (m.backing == os::Backing::THP) os::no_hugepages(m.addr, std::size_t{kFirstUsablePage} << kPageShift);
   auto* a = new (m.addr) Arena;
   a->map_ = m;
   a->heap_ = heap;
@@ -111,6 +114,23 @@ void Arena::free_pages(std::uint32_t idx, std::uint32_t n, bool dirty) {
     idx += 1u << order;
     n -= 1u << order;
   }
+}
+
+bool Arena::extend(std::uint32_t idx, std::uint32_t n, std::uint32_t new_n) {
+  std::uint32_t end = idx + new_n;
+  if (end > kArenaPages) return false;
+  // Pages before each j are allocated (ours), so a free block holding j must start at j.
+  for (std::uint32_t j = idx + n; j < end; j += 1u << desc_[j].order) {
+    if (desc_[j].kind != PageKind::Free) return false;
+  }
+  for (std::uint32_t j = idx + n; j < end;) {
+    std::uint32_t block_end = j + (1u << desc_[j].order);
+    bool dirty = desc_[j].flags & kDirty;
+    unlink(j);
+    if (block_end > end) free_pages(end, block_end - end, dirty);
+    j = block_end;
+  }
+  return true;
 }
 
 std::size_t Arena::release(std::size_t keep_dirty, int min_order) {

@@ -46,6 +46,10 @@ class Arena {
   // Returns [idx, idx + n) to the free lists, coalescing; `dirty` = may hold data.
   void free_pages(std::uint32_t idx, std::uint32_t n, bool dirty);
 
+  // Grows the allocated block [idx, idx+n) in place to new_n pages if the pages after it are
+  // free blocks; false (nothing changed) otherwise.
+  bool extend(std::uint32_t idx, std::uint32_t n, std::uint32_t new_n);
+
   // Decommits dirty free blocks of at least `min_order` (largest first) until at most
   // `keep_dirty` dirty free pages remain. Returns the pages released.
   std::size_t release(std::size_t keep_dirty, int min_order);

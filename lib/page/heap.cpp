@@ -21,9 +21,10 @@ Config& config() { return g_config; }
 void configure_from_env() {
   Config c;
   const os::MachineInfo& m = os::machine();
-  if (m.huge1g.free > 0) c.best = os::Backing::Huge1G;
-  else if (m.huge2m.free >= static_cast<long>(kArenaSize / os::k2M)) c.best = os::Backing::Huge2M;
-  else if (m.thp == os::ThpMode::Never || m.thp == os::ThpMode::Unavailable) c.best = os::Backing::Small;
+  if (m.thp == os::ThpMode::Never || m.thp == os::ThpMode::Unavailable) c.best = os::Backing::Small;
+  // hugetlb pages only when asked for: a private hugetlb mapping can SIGBUS a forked child on its
+  // first copy-on-write if the pool is empty, and the pool is often meant for someone else (a
+  // packet pool, DPDK). HUGEMEM_PAGES=1g or 2m opts in; the arena falls back if none are free.
   if (const char* p = os::env("HUGEMEM_PAGES")) {
     if (p[0] == '1') c.best = os::Backing::Huge1G;
     else if (p[0] == '2') c.best = os::Backing::Huge2M;
@@ -91,11 +92,13 @@ void* PageHeap::alloc_locked(std::size_t pages, int align_order, PageKind kind, 
   return nullptr;
 }
 
-void PageHeap::free(void* p, std::size_t pages) {
+bool PageHeap::free(void* p, std::size_t pages) {
   Arena* a = Arena::of(p);
   std::uint32_t idx = a->index_of(p);
   LockGuard g(lock_);
   PageDesc& d = a->desc(idx);
+  if (d.kind != PageKind::Slab && d.kind != PageKind::Large && d.kind != PageKind::Meta) return false;
+  if (d.kind == PageKind::Slab && d.count != idx) return false;
   std::uint32_t n = d.kind == PageKind::Slab ? static_cast<std::uint32_t>(pages) : d.count;
   if (d.kind == PageKind::Slab) {
     // Interior descriptors must not keep pointing at a slab that no longer exists.
@@ -106,6 +109,26 @@ void PageHeap::free(void* p, std::size_t pages) {
   a->free_pages(idx, n, true);
   dirty_ += a->dirty_page_count() - dirty_before;
   maybe_release();
+  return true;
+}
+
+bool PageHeap::resize(void* p, std::size_t new_pages) {
+  Arena* a = Arena::of(p);
+  std::uint32_t idx = a->index_of(p);
+  LockGuard g(lock_);
+  PageDesc& d = a->desc(idx);
+  if (d.kind != PageKind::Large || new_pages == 0 || new_pages > kArenaPages) return false;
+  auto n = static_cast<std::uint32_t>(new_pages);
+  std::size_t dirty_before = a->dirty_page_count();
+  if (n < d.count) {
+    a->free_pages(idx + n, d.count - n, true);
+  } else if (n > d.count && !a->extend(idx, d.count, n)) {
+    return false;
+  }
+  d.count = n;
+  dirty_ = dirty_ + a->dirty_page_count() - dirty_before;
+  maybe_release();
+  return true;
 }
 
 void PageHeap::maybe_release() {

@@ -28,7 +28,7 @@ struct Config {
   std::size_t arena_limit = 1024;
 };
 // Read from the environment once (HUGEMEM_PAGES=1g|2m|thp|4k, HUGEMEM_RELEASE_HIGH,
-// HUGEMEM_RELEASE_LOW, HUGEMEM_ARENA_LIMIT), the default backing from what the machine has.
+// HUGEMEM_RELEASE_LOW, HUGEMEM_ARENA_LIMIT). Default backing: THP (4 KiB if THP is off).
 Config& config();
 void configure_from_env();
 
@@ -51,8 +51,11 @@ class PageHeap {
   // nullptr + ENOMEM when no arena can hold it and no new one can be mapped.
   void* alloc(std::size_t pages, std::size_t align_pages, PageKind kind, std::uint8_t tag, bool* zeroed);
   // Frees a block this layer returned (`p` = its first page); `pages` for Slab blocks,
-  // which do not record their length in the head descriptor.
-  void free(void* p, std::size_t pages);
+  // which do not record their length in the head descriptor. False, changing nothing, when p
+  // is not the head of a live block (a double or invalid free the caller reports).
+  bool free(void* p, std::size_t pages);
+  // Shrinks a Large block, or grows it into the free pages after it. False if it cannot.
+  bool resize(void* p, std::size_t new_pages);
   // Gives every dirty free block back and unmaps empty arenas but one. Returns bytes released.
   std::size_t trim();
 

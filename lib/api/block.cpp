@@ -1,0 +1,38 @@
+#include "api/block.h"
+
+#include "slab/report.h"
+
+namespace hm::api {
+
+Block resolve(const void* p, const char* what) {
+  std::uintptr_t e = page::registry_entry(p);
+  if (!e) slab::report_invalid_pointer(p, what, "not allocated by hugemem");
+  if (page::DirectHeader* d = page::registry_direct(e)) {
+    if (d->magic != page::kDirectMagic || d->user != p)
+      slab::report_invalid_pointer(p, what, "not the start of a live block (double free?)");
+    return Block{Block::Direct, d->usable, nullptr, nullptr, d};
+  }
+  auto* a = reinterpret_cast<page::Arena*>(e);
+  const page::PageDesc& d = a->desc(a->index_of(p));
+  switch (d.kind) {
+    case page::PageKind::Slab: {
+      auto* s = static_cast<slab::Slab*>(a->page(d.count));
+      if (!s->contains_object(p)) slab::report_invalid_pointer(p, what, "not the start of an object (interior or misaligned)");
+      if (slab::looks_free(s, static_cast<const slab::FreeObj*>(p))) slab::report_double_free(p, s);
+      return Block{Block::Small, s->size, s, nullptr, nullptr};
+    }
+    case page::PageKind::Large:
+      if (reinterpret_cast<std::uintptr_t>(p) % os::kPageSize != 0)
+        slab::report_invalid_pointer(p, what, "not the start of a block (interior pointer)");
+      return Block{Block::Large, std::size_t{d.count} << page::kPageShift, nullptr, a, nullptr};
+    case page::PageKind::Free:
+      slab::report_invalid_pointer(p, what, "a free page block (double free)");
+    case page::PageKind::Meta:
+      slab::report_invalid_pointer(p, what, "hugemem's own metadata");
+    case page::PageKind::Unused:
+      break;
+  }
+  slab::report_invalid_pointer(p, what, "not the start of a live block (interior pointer or double free)");
+}
+
+}  // namespace hm::api

@@ -1,0 +1,314 @@
+// The malloc family. Built twice: into libhugemem.a as the hm_* functions only, and into
+// libhugemem.so with HUGEMEM_OVERRIDE, where the C library's names are aliases of the same code
+// (no extra call or PLT hop on the fast path).
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+#include "api/block.h"
+#include "api/runtime.h"
+#include "hugemem/hugemem.h"
+#include "page/direct.h"
+#include "page/heap.h"
+#include "slab/heap.h"
+#include "slab/node.h"
+#include "slab/report.h"
+
+#define HM_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace hm::api {
+namespace {
+
+using slab::kSmallMax;
+using slab::ThreadHeap;
+
+// Beyond this a block gets its own mapping instead of arena pages.
+constexpr std::size_t kDirectThreshold = std::size_t{128} << 20;
+constexpr std::size_t kMaxRequest = PTRDIFF_MAX;
+
+std::size_t pages_for(std::size_t n) { return (n + os::kPageSize - 1) >> page::kPageShift; }
+
+// The orphan heap counts frees of threads that could not get a heap of their own (out of
+// memory); it owns no slab, so every free through it takes the remote path.
+ThreadHeap g_orphan;
+
+ThreadHeap* heap_or_orphan() {
+  ThreadHeap* h = heap();
+  return h ? h : &g_orphan;
+}
+
+void* alloc_large(ThreadHeap* h, std::size_t n, std::size_t align, bool* zeroed) {
+  if (n > kMaxRequest) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  if (n > kDirectThreshold || align > kDirectThreshold) {
+    void* p = page::direct_alloc(n, align);
+    if (!p) return nullptr;
+    if (zeroed) *zeroed = true;
+    slab::bump(h->large_bytes, page::registry_direct(page::registry_entry(p))->usable);
+    return p;
+  }
+  std::size_t pages = pages_for(n);
+  std::size_t align_pages = align > os::kPageSize ? align >> page::kPageShift : 1;
+  void* p = page::PageHeap::of_node(h->node).alloc(pages, align_pages, page::PageKind::Large, 0, zeroed);
+  if (p) slab::bump(h->large_bytes, pages << page::kPageShift);
+  return p;
+}
+
+__attribute__((noinline)) void* malloc_slow(std::size_t n) {
+  ThreadHeap* h = heap();
+  if (!h) return nullptr;
+  if (n <= kSmallMax) return h->alloc(slab::class_of(n));
+  return alloc_large(h, n, 1, nullptr);
+}
+
+void free_large(const Block& b, void* p) {
+  int saved = errno;  // munmap/madvise must not leak an errno out of free()
+  ThreadHeap* h = heap_or_orphan();
+  slab::bump(h->large_freed_bytes, b.usable);
+  if (b.kind == Block::Direct) {
+    page::direct_free(b.direct);
+  } else if (!b.arena->heap()->free(p, 0)) {
+    slab::report_invalid_pointer(p, "free", "not the start of a live block (double free?)");
+  }
+  errno = saved;
+}
+
+__attribute__((noinline)) void free_slow(void* p) {
+  Block b = resolve(p, "free");
+  if (b.kind == Block::Small) {
+    heap_or_orphan()->free(b.slab, static_cast<slab::FreeObj*>(p));
+    return;
+  }
+  free_large(b, p);
+}
+
+bool is_pow2(std::size_t a) { return a && (a & (a - 1)) == 0; }
+
+void* aligned_impl(std::size_t align, std::size_t n) {
+  if (align <= 16) return hm_malloc(n);
+  if (n > kMaxRequest) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  ThreadHeap* h = heap();
+  if (!h) return nullptr;
+  if (align <= os::kPageSize) {
+    int c = slab::aligned_class(n, align);
+    if (c >= 0) return h->alloc(c);
+  }
+  return alloc_large(h, n ? n : 1, align, nullptr);
+}
+
+// The class (or page count) a block of n bytes at `align` was given, to check sized frees.
+void check_size(void* p, std::size_t align, std::size_t n) {
+  Block b = resolve(p, "free_sized");
+  bool ok;
+  if (b.kind == Block::Small) {
+    int c = align <= 16 ? (n <= kSmallMax ? slab::class_of(n) : -1) : slab::aligned_class(n, align);
+    ok = c == b.slab->cls;
+  } else if (b.kind == Block::Large) {
+    ok = pages_for(n ? n : 1) << page::kPageShift == b.usable;
+  } else {
+    ok = n <= b.usable;
+  }
+  if (!ok) slab::report_size_mismatch(p, n, b.usable);
+}
+
+}  // namespace
+}  // namespace hm::api
+
+using namespace hm;
+using api::Block;
+
+HM_EXPORT void* hm_malloc(std::size_t n) noexcept {
+  slab::ThreadHeap* h = api::t_heap;
+  if (__builtin_expect(h != nullptr && n <= slab::kSmallMax, 1)) return h->alloc(slab::class_of(n));
+  return api::malloc_slow(n);
+}
+
+HM_EXPORT void hm_free(void* p) noexcept {
+  std::uintptr_t e = page::registry_entry(p);
+  if (__builtin_expect(e != 0 && (e & 1) == 0, 1)) {
+    auto* a = reinterpret_cast<page::Arena*>(e);
+    const page::PageDesc& d = a->desc(a->index_of(p));
+    slab::ThreadHeap* h = api::t_heap;
+    if (__builtin_expect(d.kind == page::PageKind::Slab && h != nullptr, 1)) {
+      auto* s = static_cast<slab::Slab*>(a->page(d.count));
+      if (__builtin_expect(!s->contains_object(p), 0))
+        slab::report_invalid_pointer(p, "free", "not the start of an object (interior or misaligned)");
+      h->free(s, static_cast<slab::FreeObj*>(p));
+      return;
+    }
+  }
+  if (p) api::free_slow(p);
+}
+
+HM_EXPORT void* hm_calloc(std::size_t count, std::size_t size) noexcept {
+  std::size_t n;
+  if (__builtin_mul_overflow(count, size, &n)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  if (n <= slab::kSmallMax) {
+    void* p = hm_malloc(n);
+    if (p) std::memset(p, 0, n);
+    return p;
+  }
+  slab::ThreadHeap* h = api::heap();
+  if (!h) return nullptr;
+  bool zeroed = false;
+  void* p = api::alloc_large(h, n, 1, &zeroed);
+  if (p && !zeroed) std::memset(p, 0, n);
+  return p;
+}
+
+HM_EXPORT void* hm_realloc(void* p, std::size_t n) noexcept {
+  if (!p) return hm_malloc(n);
+  if (n == 0) {  // glibc's behaviour: free and return NULL
+    hm_free(p);
+    return nullptr;
+  }
+  Block b = api::resolve(p, "realloc");
+  switch (b.kind) {
+    case Block::Small:
+      if (n <= slab::kSmallMax && slab::class_of(n) == b.slab->cls) return p;
+      break;
+    case Block::Large:
+      if (n > slab::kSmallMax && n <= api::kDirectThreshold) {
+        std::size_t pages = api::pages_for(n);
+        if (pages << page::kPageShift == b.usable) return p;
+        if (b.arena->heap()->resize(p, pages)) {
+          slab::ThreadHeap* h = api::heap_or_orphan();
+          slab::bump(h->large_bytes, pages << page::kPageShift);
+          slab::bump(h->large_freed_bytes, b.usable);
+          return p;
+        }
+      }
+      break;
+    case Block::Direct:
+      if (n <= b.usable && n >= b.usable / 2) return p;
+      break;
+  }
+  void* q = hm_malloc(n);
+  if (!q) return nullptr;  // p stays valid
+  std::memcpy(q, p, n < b.usable ? n : b.usable);
+  hm_free(p);
+  return q;
+}
+
+HM_EXPORT void* hm_reallocarray(void* p, std::size_t count, std::size_t size) noexcept {
+  std::size_t n;
+  if (__builtin_mul_overflow(count, size, &n)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  return hm_realloc(p, n);
+}
+
+HM_EXPORT void hm_free_sized(void* p, std::size_t size) noexcept {
+  if (!p) return;
+  api::check_size(p, 1, size);
+  hm_free(p);
+}
+
+HM_EXPORT void hm_free_aligned_sized(void* p, std::size_t align, std::size_t size) noexcept {
+  if (!p) return;
+  api::check_size(p, align, size);
+  hm_free(p);
+}
+
+HM_EXPORT void* hm_memalign(std::size_t align, std::size_t n) noexcept {
+  if (!api::is_pow2(align)) {  // glibc rounds a non-power-of-two alignment up
+    if (align > (std::size_t{1} << 62)) {
+      errno = EINVAL;
+      return nullptr;
+    }
+    align = std::size_t{1} << (64 - __builtin_clzll(align));
+  }
+  return api::aligned_impl(align, n);
+}
+
+HM_EXPORT int hm_posix_memalign(void** out, std::size_t align, std::size_t n) noexcept {
+  if (!api::is_pow2(align) || align % sizeof(void*) != 0) return EINVAL;
+  int saved = errno;
+  void* p = api::aligned_impl(align, n);
+  errno = saved;
+  if (!p) return ENOMEM;
+  *out = p;
+  return 0;
+}
+
+HM_EXPORT void* hm_aligned_alloc(std::size_t align, std::size_t n) noexcept {
+  if (!api::is_pow2(align)) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  return api::aligned_impl(align, n);
+}
+
+HM_EXPORT void* hm_valloc(std::size_t n) noexcept { return api::aligned_impl(os::kPageSize, n); }
+
+HM_EXPORT void* hm_pvalloc(std::size_t n) noexcept {
+  std::size_t rounded = (n + os::kPageSize - 1) & ~(os::kPageSize - 1);
+  if (rounded < n) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  return api::aligned_impl(os::kPageSize, rounded ? rounded : os::kPageSize);
+}
+
+HM_EXPORT std::size_t hm_usable_size(const void* p) noexcept {
+  return p ? api::resolve(p, "malloc_usable_size").usable : 0;
+}
+
+HM_EXPORT int hm_trim(std::size_t) noexcept {
+  int saved = errno;
+  if (slab::ThreadHeap* h = api::t_heap) h->drain_pending();
+  std::size_t got = 0;
+  for (int n = 0; n < page::kMaxNodes; ++n) got += slab::NodeSlabs::of(n).trim();
+  got += page::trim_all();
+  errno = saved;
+  return got > 0;
+}
+
+HM_EXPORT int hm_owns(const void* p) noexcept {
+  std::uintptr_t e = page::registry_entry(p);
+  if (!e) return 0;
+  if (page::DirectHeader* d = page::registry_direct(e)) return d->magic == page::kDirectMagic && d->user == p;
+  auto* a = reinterpret_cast<page::Arena*>(e);
+  const page::PageDesc& d = a->desc(a->index_of(p));
+  if (d.kind == page::PageKind::Large) return reinterpret_cast<std::uintptr_t>(p) % os::kPageSize == 0;
+  if (d.kind != page::PageKind::Slab) return 0;
+  auto* s = static_cast<slab::Slab*>(a->page(d.count));
+  return s->contains_object(p) && !slab::looks_free(s, static_cast<const slab::FreeObj*>(p));
+}
+
+#ifdef HUGEMEM_OVERRIDE
+// The C library's names, as aliases of the functions above.
+#define HM_ALIAS(name, target) HM_EXPORT __typeof__(target) name __attribute__((alias(#target)))
+HM_ALIAS(malloc, hm_malloc);
+HM_ALIAS(free, hm_free);
+HM_ALIAS(cfree, hm_free);
+HM_ALIAS(calloc, hm_calloc);
+HM_ALIAS(realloc, hm_realloc);
+HM_ALIAS(reallocarray, hm_reallocarray);
+HM_ALIAS(free_sized, hm_free_sized);
+HM_ALIAS(free_aligned_sized, hm_free_aligned_sized);
+HM_ALIAS(memalign, hm_memalign);
+HM_ALIAS(posix_memalign, hm_posix_memalign);
+HM_ALIAS(aligned_alloc, hm_aligned_alloc);
+HM_ALIAS(valloc, hm_valloc);
+HM_ALIAS(pvalloc, hm_pvalloc);
+HM_ALIAS(malloc_usable_size, hm_usable_size);
+HM_ALIAS(malloc_trim, hm_trim);
+HM_ALIAS(__libc_malloc, hm_malloc);
+HM_ALIAS(__libc_free, hm_free);
+HM_ALIAS(__libc_calloc, hm_calloc);
+HM_ALIAS(__libc_realloc, hm_realloc);
+HM_ALIAS(__libc_memalign, hm_memalign);
+HM_ALIAS(__libc_valloc, hm_valloc);
+HM_ALIAS(__libc_pvalloc, hm_pvalloc);
+HM_ALIAS(__posix_memalign, hm_posix_memalign);
+#endif

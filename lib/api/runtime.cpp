@@ -1,0 +1,83 @@
+#include "api/runtime.h"
+
+#include <pthread.h>
+
+#include <atomic>
+
+#include "hugemem/hugemem.h"
+#include "os/env.h"
+#include "os/os.h"
+#include "page/heap.h"
+#include "slab/node.h"
+
+namespace hm::api {
+
+__thread slab::ThreadHeap* t_heap __attribute__((tls_model("initial-exec"))) = nullptr;
+
+namespace {
+
+enum : int { kUninit, kIniting, kReady };
+std::atomic<int> g_state{kUninit};
+pthread_key_t g_key;
+bool g_key_ok = false;
+
+// Runs when a thread exits (and again, up to PTHREAD_DESTRUCTOR_ITERATIONS times, if a later
+// destructor allocated and so made a new heap).
+void thread_exit(void* arg) {
+  auto* h = static_cast<slab::ThreadHeap*>(arg);
+  t_heap = nullptr;
+  slab::release_heap(h);
+}
+
+// fork(): every lock is taken before and released (parent) or reset (child) after, so the child
+// never inherits a lock held by a thread that does not exist in it. Order: heaps, nodes, pages.
+void before_fork() {
+  slab::lock_heaps();
+  slab::lock_nodes();
+  page::lock_all();
+}
+void after_fork_parent() {
+  page::unlock_all();
+  slab::unlock_nodes();
+  slab::unlock_heaps();
+}
+void after_fork_child() {
+  page::reset_all();
+  slab::reset_nodes();
+  slab::reset_heaps_after_fork(t_heap);
+}
+
+void init() {
+  int expected = kUninit;
+  if (!g_state.compare_exchange_strong(expected, kIniting, std::memory_order_acq_rel)) {
+    while (g_state.load(std::memory_order_acquire) != kReady) __builtin_ia32_pause();
+    return;
+  }
+  // Nothing here may allocate: probing reads /sys into stack buffers, env() scans environ.
+  page::configure_from_env();
+  slab::g_link_key = os::random_u64();
+  slab::g_checked = os::env_flag("HUGEMEM_CHECK", false);
+  g_state.store(kReady, std::memory_order_release);
+  // These may allocate (glibc's atfork list grows with malloc); the heap is usable by now.
+  g_key_ok = pthread_key_create(&g_key, thread_exit) == 0;
+  pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
+// HUGEMEM_SHOW_STATS=1 prints the statistics when the program exits.
+__attribute__((destructor)) void show_stats_at_exit() {
+  if (os::env_flag("HUGEMEM_SHOW_STATS", false)) hm_print_stats();
+}
+
+}  // namespace
+
+slab::ThreadHeap* heap_slow() {
+  if (g_state.load(std::memory_order_acquire) != kReady) init();
+  if (t_heap) return t_heap;  // made by an allocation inside init()
+  slab::ThreadHeap* h = slab::acquire_heap(os::current_node());
+  if (!h) return nullptr;
+  t_heap = h;
+  if (g_key_ok) pthread_setspecific(g_key, h);  // may allocate: t_heap is already set
+  return h;
+}
+
+}  // namespace hm::api

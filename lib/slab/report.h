@@ -1,0 +1,18 @@
+// Misuse and corruption reports. Each writes one line starting "hugemem: " with what happened,
+// the address, the size class (or block) and the thread, then aborts: continuing past a
+// corrupted heap would corrupt silently.
+#pragma once
+
+#include <cstddef>
+
+namespace hm::slab {
+
+struct Slab;
+
+[[noreturn]] void report_double_free(const void* p, const Slab* s);
+[[noreturn]] void report_invalid_pointer(const void* p, const char* what, const char* why);
+[[noreturn]] void report_size_mismatch(const void* p, std::size_t given, std::size_t actual);
+[[noreturn]] void report_corrupted_freelist(const void* obj, const Slab* s);
+[[noreturn]] void report_write_after_free(const void* obj, const Slab* s, std::size_t offset);
+
+}  // namespace hm::slab

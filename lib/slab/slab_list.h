@@ -1,0 +1,36 @@
+// An intrusive doubly-linked list of slabs through Slab::prev/next. Not synchronised: a thread
+// heap's lists are touched by their owner only, a node's under the node's lock.
+#pragma once
+
+#include <cstddef>
+
+#include "slab/slab.h"
+
+namespace hm::slab {
+
+struct SlabList {
+  Slab* head = nullptr;
+  std::size_t length = 0;
+
+  void push(Slab* s) {
+    s->prev = nullptr;
+    s->next = head;
+    if (head) head->prev = s;
+    head = s;
+    ++length;
+  }
+  void remove(Slab* s) {
+    if (s->prev) s->prev->next = s->next;
+    else head = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->prev = s->next = nullptr;
+    --length;
+  }
+  Slab* pop() {
+    Slab* s = head;
+    if (s) remove(s);
+    return s;
+  }
+};
+
+}  // namespace hm::slab
