@@ -37,19 +37,18 @@ int Arena::release_min_order() const {
   return order_for_pages(os::backing_granule(map_.backing) >> kPageShift);
 }
 
-void Arena::push(std::uint32_t idx, int order, bool dirty) {
+void Arena::push(std::uint32_t idx, int order, std::uint32_t dirty) {
   PageDesc& d = desc_[idx];
   d.kind = PageKind::Free;
   d.order = static_cast<std::uint8_t>(order);
-  d.flags = dirty ? kDirty : 0;
+  d.count = dirty;
   d.prev = kNil;
   d.next = free_head_[order];
   if (d.next != kNil) desc_[d.next].prev = idx;
   free_head_[order] = idx;
   ++free_count_[order];
-  std::size_t pages = std::size_t{1} << order;
-  free_pages_ += pages;
-  if (dirty) dirty_pages_ += pages;
+  free_pages_ += std::size_t{1} << order;
+  dirty_pages_ += dirty;
 }
 
 void Arena::unlink(std::uint32_t idx) {
@@ -58,9 +57,8 @@ void Arena::unlink(std::uint32_t idx) {
   else free_head_[d.order] = d.next;
   if (d.next != kNil) desc_[d.next].prev = d.prev;
   --free_count_[d.order];
-  std::size_t pages = std::size_t{1} << d.order;
-  free_pages_ -= pages;
-  if (d.flags & kDirty) dirty_pages_ -= pages;
+  free_pages_ -= std::size_t{1} << d.order;
+  dirty_pages_ -= d.count;
   d.kind = PageKind::Unused;  // keeps "Free <=> on a list" true
 }
 
@@ -69,13 +67,17 @@ std::uint32_t Arena::alloc_block(int order, bool* zeroed) {
   while (k <= kMaxOrder && free_head_[k] == kNil) ++k;
   if (k > kMaxOrder) return kNil;
   std::uint32_t idx = free_head_[k];
-  bool dirty = desc_[idx].flags & kDirty;
+  std::uint32_t dirty = desc_[idx].count;
   unlink(idx);
-  while (k > order) {  // split: the upper half of each step goes onto the next lower list
+  // Split: the upper half of each step goes onto the next lower list. Where the dirty pages
+  // lie is unknown, so each half keeps the bound min(dirty, its size).
+  while (k > order) {
     --k;
-    push(idx + (1u << k), k, dirty);
+    std::uint32_t half = 1u << k;
+    push(idx + half, k, dirty < half ? dirty : half);
+    if (dirty > half) dirty = half;
   }
-  if (zeroed) *zeroed = !dirty;
+  if (zeroed) *zeroed = dirty == 0;
   return idx;
 }
 
@@ -86,17 +88,17 @@ std::uint32_t Arena::alloc_pages(std::uint32_t n, int align_order, bool* zeroed)
   std::uint32_t idx = alloc_block(order, &clean);
   if (idx == kNil) return kNil;
   std::uint32_t tail = (1u << order) - n;
-  if (tail) free_pages(idx + n, tail, !clean);
+  if (tail) free_pages(idx + n, tail, !clean);  // the block's dirty pages may be in the tail
   if (zeroed) *zeroed = clean;
   return idx;
 }
 
-void Arena::free_block(std::uint32_t idx, int order, bool dirty) {
+void Arena::free_block(std::uint32_t idx, int order, std::uint32_t dirty) {
   while (order < kMaxOrder) {
     std::uint32_t buddy = idx ^ (1u << order);
     const PageDesc& b = desc_[buddy];
     if (b.kind != PageKind::Free || b.order != order) break;
-    dirty |= (b.flags & kDirty) != 0;
+    dirty += b.count;
     unlink(buddy);
     idx &= ~(1u << order);
     ++order;
@@ -104,15 +106,18 @@ void Arena::free_block(std::uint32_t idx, int order, bool dirty) {
   push(idx, order, dirty);
 }
 
-void Arena::free_pages(std::uint32_t idx, std::uint32_t n, bool dirty) {
+void Arena::free_pages(std::uint32_t idx, std::uint32_t n, bool dirty) { free_pages_counted(idx, n, dirty ? n : 0); }
+
+void Arena::free_pages_counted(std::uint32_t idx, std::uint32_t n, std::uint32_t dirty) {
   // Split [idx, idx+n) into the largest naturally aligned blocks, each freed with coalescing.
   while (n) {
     int align = idx ? __builtin_ctz(idx) : kMaxOrder;
     int fit = 31 - __builtin_clz(n);
     int order = align < fit ? align : fit;
-    free_block(idx, order, dirty);
-    idx += 1u << order;
-    n -= 1u << order;
+    std::uint32_t size = 1u << order;
+    free_block(idx, order, dirty < size ? dirty : size);
+    idx += size;
+    n -= size;
   }
 }
 
@@ -125,9 +130,9 @@ bool Arena::extend(std::uint32_t idx, std::uint32_t n, std::uint32_t new_n) {
   }
   for (std::uint32_t j = idx + n; j < end;) {
     std::uint32_t block_end = j + (1u << desc_[j].order);
-    bool dirty = desc_[j].flags & kDirty;
+    std::uint32_t dirty = desc_[j].count;
     unlink(j);
-    if (block_end > end) free_pages(end, block_end - end, dirty);
+    if (block_end > end) free_pages_counted(end, block_end - end, dirty);
     j = block_end;
   }
   return true;
@@ -138,11 +143,11 @@ std::size_t Arena::release(std::size_t keep_dirty, int min_order) {
   for (int o = kMaxOrder; o >= min_order && dirty_pages_ > keep_dirty; --o) {
     for (std::uint32_t i = free_head_[o]; i != kNil && dirty_pages_ > keep_dirty; i = desc_[i].next) {
       PageDesc& d = desc_[i];
-      if (!(d.flags & kDirty)) continue;
+      if (d.count == 0) continue;
       if (!os::decommit(page(i), std::size_t{1} << (o + kPageShift))) return released;
-      d.flags &= ~kDirty;
-      dirty_pages_ -= std::size_t{1} << o;
-      released += std::size_t{1} << o;
+      dirty_pages_ -= d.count;
+      released += d.count;
+      d.count = 0;
     }
   }
   return released;

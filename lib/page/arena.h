@@ -45,6 +45,8 @@ class Arena {
   std::uint32_t alloc_pages(std::uint32_t n, int align_order, bool* zeroed);
   // Returns [idx, idx + n) to the free lists, coalescing; `dirty` = may hold data.
   void free_pages(std::uint32_t idx, std::uint32_t n, bool dirty);
+  // The same, for a range of which at most `dirty_pages` pages may hold data.
+  void free_pages_counted(std::uint32_t idx, std::uint32_t n, std::uint32_t dirty_pages);
 
   // Grows the allocated block [idx, idx+n) in place to new_n pages if the pages after it are
   // free blocks; false (nothing changed) otherwise.
@@ -66,16 +68,16 @@ class Arena {
   Arena* next = nullptr;  // the owning heap's list
 
  private:
-  void push(std::uint32_t idx, int order, bool dirty);
+  void push(std::uint32_t idx, int order, std::uint32_t dirty);
   void unlink(std::uint32_t idx);
-  void free_block(std::uint32_t idx, int order, bool dirty);
+  void free_block(std::uint32_t idx, int order, std::uint32_t dirty);
 
   os::Mapping map_;
   PageHeap* heap_ = nullptr;
   int node_ = 0;
   PageDesc* desc_ = nullptr;
   std::size_t free_pages_ = 0;   // pages on the free lists
-  std::size_t dirty_pages_ = 0;  // of those, pages in blocks flagged kDirty
+  std::size_t dirty_pages_ = 0;  // of those, pages that may hold data (sum of Free counts)
   std::uint32_t free_head_[kMaxOrder + 1];
   std::uint32_t free_count_[kMaxOrder + 1];
 };

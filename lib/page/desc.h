@@ -28,17 +28,14 @@ enum class PageKind : std::uint8_t {
   Large,   // first page of a large block; `count` = its number of pages
 };
 
-enum PageFlags : std::uint8_t {
-  kDirty = 1,  // Free blocks: may hold resident, non-zero pages (clean = fresh or decommitted)
-};
-
 struct PageDesc {
   std::uint32_t next;   // Free: next block on the order's list (page index) or kNil
   std::uint32_t prev;   // Free: previous block or kNil
-  std::uint32_t count;  // Slab: head page index; Large/Meta: number of pages
+  std::uint32_t count;  // Slab: head page index; Large/Meta: number of pages; Free: how many of
+                        // its pages may hold data (upper bound; 0 = fresh or decommitted)
   PageKind kind;
   std::uint8_t order;   // Free: the block's order
-  std::uint8_t flags;   // PageFlags
+  std::uint8_t flags;
   std::uint8_t tag;     // owner-defined (the slab layer stores the size class)
 };
 static_assert(sizeof(PageDesc) == 16);

@@ -132,7 +132,7 @@ bool PageHeap::resize(void* p, std::size_t new_pages) {
 }
 
 void PageHeap::maybe_release() {
-  if (dirty_ <= pages_of(g_config.high)) return;
+  if (dirty_ <= pages_of(g_config.high) || dirty_ < retry_at_) return;
   std::size_t target = pages_of(g_config.low);
   for (Arena* a = arenas_; a && dirty_ > target; a = a->next) {
     std::size_t over = dirty_ - target;
@@ -141,6 +141,9 @@ void PageHeap::maybe_release() {
     dirty_ -= got;
     released_ += got;
   }
+  // Dirty memory in blocks smaller than a huge page cannot go back without splitting one; try
+  // again only after another (high - low) has accumulated, not on every free.
+  retry_at_ = dirty_ > target ? dirty_ + pages_of(g_config.high - g_config.low) : 0;
 }
 
 std::size_t PageHeap::trim() {

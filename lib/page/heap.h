@@ -73,6 +73,7 @@ class PageHeap {
   std::size_t narenas_ = 0;
   std::size_t dirty_ = 0;     // sum of the arenas' dirty free pages, in pages
   std::size_t released_ = 0;  // pages
+  std::size_t retry_at_ = 0;  // dirty level (pages) at which a failed release is retried
   int node_ = 0;
   bool warned_fallback_ = false;
 };
