@@ -46,27 +46,34 @@ void* alloc_large(ThreadHeap* h, std::size_t n, std::size_t align, bool* zeroed)
     void* p = page::direct_alloc(n, align);
     if (!p) return nullptr;
     if (zeroed) *zeroed = true;
-    slab::bump(h->large_bytes, page::registry_direct(page::registry_entry(p))->usable);
+    slab::bump(h->large_bytes, static_cast<std::int64_t>(page::registry_direct(page::registry_entry(p))->usable));
     return p;
   }
   std::size_t pages = pages_for(n);
   std::size_t align_pages = align > os::kPageSize ? align >> page::kPageShift : 1;
   void* p = page::PageHeap::of_node(h->node).alloc(pages, align_pages, page::PageKind::Large, 0, zeroed);
-  if (p) slab::bump(h->large_bytes, pages << page::kPageShift);
+  if (p) slab::bump(h->large_bytes, static_cast<std::int64_t>(pages << page::kPageShift));
+  return p;
+}
+
+// Every small allocation outside the fast path (and all of them in checked mode).
+void* alloc_small(ThreadHeap* h, int c) {
+  void* p = h->alloc(c);
+  if (__builtin_expect(slab::g_checked, 0) && p) slab::verify_freed(resolve(p, "malloc").slab, static_cast<slab::FreeObj*>(p));
   return p;
 }
 
 __attribute__((noinline)) void* malloc_slow(std::size_t n) {
   ThreadHeap* h = heap();
   if (!h) return nullptr;
-  if (n <= kSmallMax) return h->alloc(slab::class_of(n));
+  if (n <= kSmallMax) return alloc_small(h, slab::class_of(n));
   return alloc_large(h, n, 1, nullptr);
 }
 
 void free_large(const Block& b, void* p) {
   int saved = errno;  // munmap/madvise must not leak an errno out of free()
   ThreadHeap* h = heap_or_orphan();
-  slab::bump(h->large_freed_bytes, b.usable);
+  slab::bump(h->large_bytes, -static_cast<std::int64_t>(b.usable));
   if (b.kind == Block::Direct) {
     page::direct_free(b.direct);
   } else if (!b.arena->heap()->free(p, 0)) {
@@ -78,6 +85,7 @@ void free_large(const Block& b, void* p) {
 __attribute__((noinline)) void free_slow(void* p) {
   Block b = resolve(p, "free");
   if (b.kind == Block::Small) {
+    if (slab::g_checked) slab::fill_freed(b.slab, static_cast<slab::FreeObj*>(p));
     heap_or_orphan()->free(b.slab, static_cast<slab::FreeObj*>(p));
     return;
   }
@@ -96,7 +104,7 @@ void* aligned_impl(std::size_t align, std::size_t n) {
   if (!h) return nullptr;
   if (align <= os::kPageSize) {
     int c = slab::aligned_class(n, align);
-    if (c >= 0) return h->alloc(c);
+    if (c >= 0) return alloc_small(h, c);
   }
   return alloc_large(h, n ? n : 1, align, nullptr);
 }
@@ -128,18 +136,26 @@ HM_EXPORT void* hm_malloc(std::size_t n) noexcept {
   return api::malloc_slow(n);
 }
 
+// The fast path handles a local free of a valid small object; everything else (large blocks,
+// remote frees, misuse to report, the first free of a thread) is one tail call away.
 HM_EXPORT void hm_free(void* p) noexcept {
   std::uintptr_t e = page::registry_entry(p);
-  if (__builtin_expect(e != 0 && (e & 1) == 0, 1)) {
-    auto* a = reinterpret_cast<page::Arena*>(e);
-    const page::PageDesc& d = a->desc(a->index_of(p));
-    slab::ThreadHeap* h = api::t_heap;
-    if (__builtin_expect(d.kind == page::PageKind::Slab && h != nullptr, 1)) {
-      auto* s = static_cast<slab::Slab*>(a->page(d.count));
-      if (__builtin_expect(!s->contains_object(p), 0))
-        slab::report_invalid_pointer(p, "free", "not the start of an object (interior or misaligned)");
-      h->free(s, static_cast<slab::FreeObj*>(p));
-      return;
+  slab::ThreadHeap* h = api::t_heap;
+  if (__builtin_expect(e != 0 && (e & 1) == 0 && h != nullptr, 1)) {
+    std::uintptr_t off = reinterpret_cast<std::uintptr_t>(p) - e;
+    const auto* d = reinterpret_cast<const page::PageDesc*>(e + os::kPageSize) + (off >> page::kPageShift);
+    if (__builtin_expect(d->kind == page::PageKind::Slab, 1)) {
+      auto* s = reinterpret_cast<slab::Slab*>(e + (std::uintptr_t{d->count} << page::kPageShift));
+      auto* o = static_cast<slab::FreeObj*>(p);
+      if (__builtin_expect(s->contains_object(p) && !slab::looks_free(s, o) &&
+                               s->owner.load(std::memory_order_relaxed) == h, 1)) {
+        o->link = slab::encode(s->free, o);
+        s->free = o;
+        --s->used;
+        --h->live[s->cls];
+        if (__builtin_expect(s->used == 0 || s->state == slab::SlabState::Full, 0)) return h->local_free_slow(s);
+        return;
+      }
     }
   }
   if (p) api::free_slow(p);
@@ -180,9 +196,8 @@ HM_EXPORT void* hm_realloc(void* p, std::size_t n) noexcept {
         std::size_t pages = api::pages_for(n);
         if (pages << page::kPageShift == b.usable) return p;
         if (b.arena->heap()->resize(p, pages)) {
-          slab::ThreadHeap* h = api::heap_or_orphan();
-          slab::bump(h->large_bytes, pages << page::kPageShift);
-          slab::bump(h->large_freed_bytes, b.usable);
+          slab::bump(api::heap_or_orphan()->large_bytes,
+                     static_cast<std::int64_t>(pages << page::kPageShift) - static_cast<std::int64_t>(b.usable));
           return p;
         }
       }

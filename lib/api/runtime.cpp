@@ -13,6 +13,7 @@
 namespace hm::api {
 
 __thread slab::ThreadHeap* t_heap __attribute__((tls_model("initial-exec"))) = nullptr;
+__thread slab::ThreadHeap* t_own_heap __attribute__((tls_model("initial-exec"))) = nullptr;
 
 namespace {
 
@@ -26,6 +27,7 @@ bool g_key_ok = false;
 void thread_exit(void* arg) {
   auto* h = static_cast<slab::ThreadHeap*>(arg);
   t_heap = nullptr;
+  t_own_heap = nullptr;
   slab::release_heap(h);
 }
 
@@ -44,7 +46,7 @@ void after_fork_parent() {
 void after_fork_child() {
   page::reset_all();
   slab::reset_nodes();
-  slab::reset_heaps_after_fork(t_heap);
+  slab::reset_heaps_after_fork(t_own_heap);
 }
 
 void init() {
@@ -72,10 +74,11 @@ __attribute__((destructor)) void show_stats_at_exit() {
 
 slab::ThreadHeap* heap_slow() {
   if (g_state.load(std::memory_order_acquire) != kReady) init();
-  if (t_heap) return t_heap;  // made by an allocation inside init()
+  if (t_own_heap) return t_own_heap;  // made by an allocation inside init()
   slab::ThreadHeap* h = slab::acquire_heap(os::current_node());
   if (!h) return nullptr;
-  t_heap = h;
+  t_own_heap = h;
+  if (!slab::g_checked) t_heap = h;
   if (g_key_ok) pthread_setspecific(g_key, h);  // may allocate: t_heap is already set
   return h;
 }

@@ -6,16 +6,19 @@
 
 namespace hm::api {
 
-// The calling thread's heap; initial-exec TLS so that reading it is one %fs-relative load,
-// with no __tls_get_addr call that could itself allocate.
+// The calling thread's heap as the fast paths see it: initial-exec TLS, so reading it is one
+// %fs-relative load with no __tls_get_addr call that could itself allocate. It stays null in
+// checked mode (HUGEMEM_CHECK=1), which sends every call down the slow paths that check.
 extern __thread slab::ThreadHeap* t_heap __attribute__((tls_model("initial-exec")));
+// The calling thread's heap in both modes.
+extern __thread slab::ThreadHeap* t_own_heap __attribute__((tls_model("initial-exec")));
 
 // Initialises the process on first use and gives the thread a heap. nullptr when even the
 // heap's metadata cannot be mapped (errno ENOMEM).
 slab::ThreadHeap* heap_slow();
 
 inline slab::ThreadHeap* heap() {
-  slab::ThreadHeap* h = t_heap;
+  slab::ThreadHeap* h = t_own_heap;
   return __builtin_expect(h != nullptr, 1) ? h : heap_slow();
 }
 

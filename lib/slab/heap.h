@@ -12,29 +12,27 @@
 
 namespace hm::slab {
 
-struct ClassCount {
-  // Written by the owning thread only (load + store, no RMW), read by statistics.
-  std::atomic<std::uint64_t> mallocs{0};
-  std::atomic<std::uint64_t> frees{0};
-};
-
-inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t by = 1) {
-  c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
-}
-
-extern bool g_checked;  // HUGEMEM_CHECK=1: fill freed objects and verify them on reuse
+// HUGEMEM_CHECK=1: freed objects are filled and verified on reuse. Checked mode keeps the
+// thread-heap pointer the fast paths read null, so it costs them nothing (api/runtime.h).
+extern bool g_checked;
 inline constexpr unsigned char kFreeFill = 0xDF;
 
+// Statistics counters: written by one thread with plain stores (no lock prefix on the fast
+// path), read racily by statistics, which only need a recent value.
+inline void bump(std::int64_t& c, std::int64_t by = 1) { c += by; }
+
+// Partial slabs a thread keeps per class before it hands empty ones back to its node.
+inline constexpr std::size_t kKeepPartial = 4;
+
 struct ThreadHeap {
-  Slab* active[kClasses];      // never null: the empty sentinel until the first refill
-  ClassCount count[kClasses];  // objects handed out / freed by this thread, per class
-  std::atomic<std::uint64_t> large_bytes{0};       // large and direct bytes handed out
-  std::atomic<std::uint64_t> large_freed_bytes{0};
+  Slab* active[kClasses];   // never null: the empty sentinel until the first refill
+  std::int64_t live[kClasses] = {};  // objects this thread allocated minus objects it freed
+  std::int64_t large_bytes = 0;      // large and direct bytes allocated minus freed
   std::atomic<Slab*> pending{nullptr};  // full slabs that received a remote free
   SlabList partial[kClasses];
   SlabList full[kClasses];
   int node = 0;
-  bool live = false;
+  bool in_use = false;  // a running thread has it (else on the free list)
   ThreadHeap* all_next = nullptr;   // every heap ever made (statistics, fork)
   ThreadHeap* free_next = nullptr;  // heaps of exited threads, for reuse
 
@@ -48,8 +46,7 @@ struct ThreadHeap {
       s->free = n;
       ++s->used;
       p->link = 0;  // a live object must not look free (looks_free) even if the user never writes it
-      bump(count[c].mallocs);
-      if (__builtin_expect(g_checked, 0)) verify_fill(s, p);
+      ++live[c];
       return p;
     }
     return alloc_refill(c);
@@ -58,13 +55,12 @@ struct ThreadHeap {
   // Frees p, an object of slab s (already validated as an object start).
   void free(Slab* s, FreeObj* p) {
     if (__builtin_expect(looks_free(s, p), 0)) report_double_free(p, s);
+    --live[s->cls];
     if (s->owner.load(std::memory_order_relaxed) == this) {
-      if (__builtin_expect(g_checked, 0)) fill(s, p);
       p->link = encode(s->free, p);
       s->free = p;
       --s->used;
-      bump(count[s->cls].frees);
-      if (__builtin_expect(s->state != SlabState::Active, 0)) local_free_slow(s);
+      if (__builtin_expect(s->used == 0 || s->state == SlabState::Full, 0)) local_free_slow(s);
       return;
     }
     remote_free(s, p);
@@ -80,9 +76,10 @@ struct ThreadHeap {
  private:
   bool retire_full(Slab* s);
   void release_empty(Slab* s);
-  static void fill(Slab* s, FreeObj* p);
-  static void verify_fill(Slab* s, FreeObj* p);
 };
+
+void fill_freed(const Slab* s, FreeObj* p);
+void verify_freed(const Slab* s, FreeObj* p);
 
 // Moves s's remote frees onto its local freelist; returns how many there were.
 std::size_t collect_remote(Slab* s);

@@ -5,7 +5,7 @@
 //
 // Ownership: a slab is owned by one thread heap (owner != null) or by its node (owner == null,
 // on the node's partial list or detached). Only the owner touches `free`, `used` and the list
-// links; any thread may push onto `remote`. Cache line 0 is the owner's, line 1 is shared.
+// links; any thread may push onto `remote`.
 #pragma once
 
 #include <atomic>
@@ -35,7 +35,7 @@ enum class SlabState : std::uint8_t {
 inline constexpr std::uintptr_t kNotify = 1;
 
 struct alignas(64) Slab {
-  // ---- line 0: the owner's ----
+  // ---- line 0: everything a local malloc or free touches ----
   FreeObj* free;        // local freelist head (decoded pointer)
   std::uint32_t used;   // objects handed out and not yet back on `free`
   std::uint32_t capacity;
@@ -43,13 +43,13 @@ struct alignas(64) Slab {
   std::uint32_t span;   // capacity * size
   std::uint32_t size;
   std::uint64_t recip;  // ceil(2^40 / size): object index = (offset * recip) >> 40
-  Slab* prev;
-  Slab* next;
+  std::atomic<ThreadHeap*> owner;
   std::uint8_t cls;
   SlabState state;
   std::uint8_t node;
-  // ---- line 1: shared ----
-  alignas(64) std::atomic<ThreadHeap*> owner;
+  // ---- line 1: list links and what other threads write ----
+  alignas(64) Slab* prev;
+  Slab* next;
   std::atomic<std::uintptr_t> remote;  // pushed by other threads: head | kNotify
   Slab* pending_next;                  // link on the owner's pending stack
   std::atomic<bool> queued;            // on a pending stack now

@@ -56,14 +56,15 @@ void ThreadHeap::local_free_slow(Slab* s) {
     s->state = SlabState::Partial;
     partial[s->cls].push(s);
   }
-  if (s->used == 0 && s->state == SlabState::Partial) {
+  // An empty slab stays while the class has few partial slabs: a thread that allocates and frees
+  // batches would otherwise cycle slabs through the node's lock on every batch.
+  if (s->used == 0 && s->state == SlabState::Partial && partial[s->cls].length > kKeepPartial) {
     partial[s->cls].remove(s);
     release_empty(s);
   }
 }
 
 void ThreadHeap::remote_free(Slab* s, FreeObj* p) {
-  bump(count[s->cls].frees);
   std::uintptr_t old = s->remote.load(std::memory_order_relaxed);
   do {
     p->link = encode(reinterpret_cast<FreeObj*>(old & ~kNotify), p);
@@ -121,11 +122,11 @@ void ThreadHeap::abandon_all() {
   }
 }
 
-void ThreadHeap::fill(Slab* s, FreeObj* p) {
+void fill_freed(const Slab* s, FreeObj* p) {
   std::memset(reinterpret_cast<char*>(p) + sizeof(FreeObj), kFreeFill, s->size - sizeof(FreeObj));
 }
 
-void ThreadHeap::verify_fill(Slab* s, FreeObj* p) {
+void verify_freed(const Slab* s, FreeObj* p) {
   auto* b = reinterpret_cast<const unsigned char*>(p);
   for (std::size_t i = sizeof(FreeObj); i < s->size; ++i) {
     if (b[i] != kFreeFill) report_write_after_free(p, s, i);
@@ -150,14 +151,14 @@ ThreadHeap* acquire_heap(int node) {
     g_all = h;
   }
   h->node = node;
-  h->live = true;
+  h->in_use = true;
   h->free_next = nullptr;
   return h;
 }
 
 void release_heap(ThreadHeap* h) {
   h->abandon_all();
-  h->live = false;
+  h->in_use = false;
   page::LockGuard g(g_heaps_lock);
   h->free_next = g_free;
   g_free = h;
@@ -172,7 +173,7 @@ void reset_heaps_after_fork(ThreadHeap* keep) {
   g_free = nullptr;
   for (ThreadHeap* h = g_all; h; h = h->all_next) {
     if (h == keep) continue;
-    h->live = false;
+    h->in_use = false;
     h->free_next = g_free;
     g_free = h;
   }
