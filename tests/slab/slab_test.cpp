@@ -1,0 +1,140 @@
+// Slab mechanics with two thread heaps driven from one test thread: local alloc/free, remote
+// frees collected by the owner, the notification of a full slab, thread exit (abandon) and
+// adoption by another heap, and the freelist checks.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <set>
+#include <vector>
+
+#include "hugemem/hugemem.h"
+#include "slab/heap.h"
+#include "slab/node.h"
+
+namespace {
+
+using namespace hm::slab;
+
+constexpr int kClass = 5;  // 80-byte objects
+
+class Slabs : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    a_ = acquire_heap(0);
+    b_ = acquire_heap(0);
+    ASSERT_TRUE(a_ && b_);
+  }
+  void TearDown() override {
+    release_heap(a_);
+    release_heap(b_);
+  }
+  ThreadHeap* a_ = nullptr;
+  ThreadHeap* b_ = nullptr;
+};
+
+TEST_F(Slabs, FreshSlabHandsOutEveryObjectOnceInAddressOrder) {
+  std::vector<char*> got;
+  void* first = a_->alloc(kClass);
+  ASSERT_NE(first, nullptr);
+  Slab* s = a_->active[kClass];
+  got.push_back(static_cast<char*>(first));
+  for (std::uint32_t i = 1; i < s->capacity; ++i) got.push_back(static_cast<char*>(a_->alloc(kClass)));
+  EXPECT_EQ(s->used, s->capacity);
+  for (std::size_t i = 1; i < got.size(); ++i) ASSERT_EQ(got[i] - got[i - 1], 80);
+  EXPECT_EQ(s->free, nullptr);
+  for (char* p : got) a_->free(s, reinterpret_cast<FreeObj*>(p));
+  EXPECT_EQ(s->used, 0u);
+  EXPECT_EQ(a_->live[kClass], 0);
+}
+
+TEST_F(Slabs, RemoteFreesAreCollectedByTheOwner) {
+  void* p = a_->alloc(kClass);
+  void* q = a_->alloc(kClass);
+  Slab* s = a_->active[kClass];
+  b_->free(s, static_cast<FreeObj*>(p));  // b is not the owner: a remote push
+  b_->free(s, static_cast<FreeObj*>(q));
+  EXPECT_EQ(s->used, 2u) << "remote frees are not counted until collected";
+  EXPECT_NE(s->remote.load(), 0u);
+  EXPECT_EQ(collect_remote(s), 2u);
+  EXPECT_EQ(s->used, 0u);
+  EXPECT_EQ(a_->live[kClass] + b_->live[kClass], 0) << "statistics balance across heaps";
+}
+
+TEST_F(Slabs, ARemoteFreeIntoAFullSlabNotifiesItsOwner) {
+  Slab* s = nullptr;
+  std::vector<void*> objs;
+  do {
+    objs.push_back(a_->alloc(kClass));
+    s = a_->active[kClass];
+  } while (s->free);
+  void* next = a_->alloc(kClass);  // retires s as full, starts another slab
+  ASSERT_EQ(s->state, SlabState::Full);
+  EXPECT_EQ(s->remote.load(), kNotify) << "a full slab is armed";
+  b_->free(s, static_cast<FreeObj*>(objs[3]));
+  EXPECT_EQ(a_->pending.load(), s) << "the first remote free queues the slab on its owner";
+  a_->drain_pending();
+  EXPECT_EQ(s->state, SlabState::Partial);
+  EXPECT_EQ(s->used, s->capacity - 1);
+  for (void* o : objs) {
+    if (o != objs[3]) a_->free(s, static_cast<FreeObj*>(o));
+  }
+  a_->free(a_->active[kClass], static_cast<FreeObj*>(next));
+}
+
+TEST_F(Slabs, AnExitingThreadsSlabsAreAdoptedNotLeaked) {
+  std::vector<void*> objs;
+  Slab* s = nullptr;
+  do {
+    objs.push_back(a_->alloc(kClass));
+    s = a_->active[kClass];
+  } while (s->free);
+  a_->abandon_all();  // thread exit with every object of s still live
+  EXPECT_EQ(s->owner.load(), nullptr);
+  EXPECT_EQ(s->state, SlabState::Detached);
+  b_->free(s, static_cast<FreeObj*>(objs[0]));  // first free moves it to the node's partial list
+  EXPECT_EQ(s->state, SlabState::NodePartial);
+  Slab* adopted = NodeSlabs::of(0).take(kClass, b_);
+  ASSERT_EQ(adopted, s);
+  EXPECT_EQ(s->owner.load(), b_);
+  EXPECT_EQ(s->used, s->capacity - 1);
+  for (std::size_t i = 1; i < objs.size(); ++i) b_->free(s, static_cast<FreeObj*>(objs[i]));
+  EXPECT_EQ(s->used, 0u);
+  b_->active[kClass] = s;
+  s->state = SlabState::Active;
+}
+
+TEST_F(Slabs, DoubleFreeIsReported) {
+  void* p = a_->alloc(kClass);
+  Slab* s = a_->active[kClass];
+  a_->free(s, static_cast<FreeObj*>(p));
+  EXPECT_DEATH(a_->free(s, static_cast<FreeObj*>(p)), "hugemem: double free of 0x[0-9a-f]+ \\(size class 5, 80 bytes\\)");
+}
+
+TEST_F(Slabs, AnOverflowIntoAFreeObjectsLinkIsCaughtBeforeItIsHandedOut) {
+  // Two neighbours: p, and q right after it.
+  auto* p = static_cast<char*>(a_->alloc(kClass));
+  auto* q = static_cast<char*>(a_->alloc(kClass));
+  while (q != p + 80) {
+    p = q;
+    q = static_cast<char*>(a_->alloc(kClass));
+  }
+  Slab* s = a_->active[kClass];
+  a_->free(s, reinterpret_cast<FreeObj*>(q));
+  std::memset(p, 'A', 80 + 8);  // 8 bytes past p's end: q's link
+  EXPECT_DEATH(
+      {
+        a_->alloc(kClass);  // hands out q, decoding its smashed link
+        a_->alloc(kClass);
+      },
+      "hugemem: corrupted freelist");
+}
+
+TEST(SlabApi, InteriorAndForeignPointersAreReported) {
+  auto* p = static_cast<char*>(hm_malloc(100));
+  EXPECT_DEATH(hm_free(p + 16), "hugemem: invalid pointer 0x[0-9a-f]+ passed to free: not the start of an object");
+  int on_stack = 0;
+  EXPECT_DEATH(hm_free(&on_stack), "hugemem: invalid pointer .* not allocated by hugemem");
+  hm_free(p);
+}
+
+}  // namespace
