@@ -83,7 +83,7 @@ std::size_t backing_granule(Backing b) {
   return kPageSize;
 }
 
-Mapping map(std::size_t size, std::size_t align, Backing backing, const char* name) {
+Mapping map(std::size_t size, std::size_t align, Backing backing, const char* name, bool charge) {
   if (size == 0 || size % backing_granule(backing) != 0 || (align & (align - 1)) != 0 || align < kPageSize) {
     errno = EINVAL;
     return {};
@@ -100,7 +100,8 @@ Mapping map(std::size_t size, std::size_t align, Backing backing, const char* na
   } else {
     char* at = reserve_aligned(size, align);
     if (!at) return {};
-    p = raw_map(at, size, MAP_FIXED | hugetlb_flags(backing) | (backing >= Backing::THP ? MAP_NORESERVE : 0));
+    bool noreserve = backing >= Backing::THP && !charge;
+    p = raw_map(at, size, MAP_FIXED | hugetlb_flags(backing) | (noreserve ? MAP_NORESERVE : 0));
     if (!p) {
       int e = errno;
       ::munmap(at, size);
@@ -115,13 +116,13 @@ Mapping map(std::size_t size, std::size_t align, Backing backing, const char* na
   return {p, size, backing};
 }
 
-Mapping map_best(std::size_t size, std::size_t align, Backing best, const char* name) {
+Mapping map_best(std::size_t size, std::size_t align, Backing best, const char* name, bool charge) {
   int saved = ENOMEM;
   for (int b = static_cast<int>(best); b < kBackingKinds; ++b) {
     auto backing = static_cast<Backing>(b);
     if (size % backing_granule(backing) != 0) continue;
     if (backing == Backing::THP && machine().thp == ThpMode::Never) continue;
-    if (Mapping m = map(size, align, backing, name)) return m;
+    if (Mapping m = map(size, align, backing, name, charge)) return m;
     if (errno == ENOMEM && saved == ENOMEM) continue;
     saved = errno;
   }

@@ -42,13 +42,16 @@ struct Mapping {
 // of backing_granule(backing) and of kPageSize. Hugetlb kinds take their pages from the pool at
 // map time (so a short pool fails here, never with SIGBUS later); the others are committed on
 // first touch. `name` labels the range in /proc/PID/maps where the kernel supports it.
+// `charge`: have the kernel's overcommit policy vet the size now (as glibc's mmap'd chunks
+// are), so an impossible request fails here instead of succeeding on paper; arenas, which
+// reserve address space far ahead of use, pass false (MAP_NORESERVE).
 // Returns an empty Mapping with errno set on failure.
-Mapping map(std::size_t size, std::size_t align, Backing backing, const char* name);
+Mapping map(std::size_t size, std::size_t align, Backing backing, const char* name, bool charge = false);
 
 // Tries `best`, then every worse backing in order, and returns the first that maps.
 // `size` must be a multiple of the largest granule tried (callers pass 1 GiB multiples, or start
 // from a backing whose granule divides size).
-Mapping map_best(std::size_t size, std::size_t align, Backing best, const char* name);
+Mapping map_best(std::size_t size, std::size_t align, Backing best, const char* name, bool charge = false);
 
 bool unmap(void* addr, std::size_t size);
 

@@ -24,7 +24,7 @@ void* direct_alloc(std::size_t size, std::size_t align) {
   std::size_t total = round_up(head + size, os::k2M);
   // 1 GiB pages would round most requests up by hundreds of MiB: direct mappings start at 2 MiB.
   os::Backing best = config().best < os::Backing::Huge2M ? os::Backing::Huge2M : config().best;
-  os::Mapping m = os::map_best(total, kArenaSize, best, "hugemem-direct");
+  os::Mapping m = os::map_best(total, kArenaSize, best, "hugemem-direct", true);
   if (!m) return nullptr;
   auto* h = static_cast<DirectHeader*>(m.addr);
   h->magic = kDirectMagic;
