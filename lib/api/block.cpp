@@ -17,7 +17,7 @@ Block resolve(const void* p, const char* what) {
   switch (d.kind) {
     case page::PageKind::Slab: {
       auto* s = static_cast<slab::Slab*>(a->page(d.count));
-      if (!s->contains_object(p)) slab::report_invalid_pointer(p, what, "not the start of an object (interior or misaligned)");
+      if (!s->contains_object(p)) slab::report_invalid_pointer(p, what, "not the start of an object (interior or misaligned)", s);
       if (slab::looks_free(s, static_cast<const slab::FreeObj*>(p))) slab::report_double_free(p, s);
       return Block{Block::Small, s->size, s, nullptr, nullptr};
     }

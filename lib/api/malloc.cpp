@@ -121,7 +121,7 @@ void check_size(void* p, std::size_t align, std::size_t n) {
   } else {
     ok = n <= b.usable;
   }
-  if (!ok) slab::report_size_mismatch(p, n, b.usable);
+  if (!ok) slab::report_size_mismatch(p, n, b.usable, b.slab);
 }
 
 }  // namespace

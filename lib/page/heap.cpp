@@ -74,7 +74,9 @@ void* PageHeap::alloc_locked(std::size_t pages, int align_order, PageKind kind, 
     if (narenas_ >= g_config.arena_limit) break;
     Arena* a = Arena::create(g_config.best, node_, this);
     if (!a) break;
-    if (a->backing() != g_config.best && !warned_fallback_) {
+    // Running out of hugetlb pages is worth one line; THP -> 4 KiB only happens when mmap
+    // itself failed, and then the next allocation fails anyway.
+    if (a->backing() != g_config.best && g_config.best <= os::Backing::Huge2M && !warned_fallback_) {
       warned_fallback_ = true;
       os::Message m;
       m << "hugemem: no " << os::backing_name(g_config.best) << " pages left; arenas now use "

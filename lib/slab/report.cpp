@@ -20,17 +20,17 @@ void report_double_free(const void* p, const Slab* s) {
   finish(m, s);
 }
 
-void report_invalid_pointer(const void* p, const char* what, const char* why) {
+void report_invalid_pointer(const void* p, const char* what, const char* why, const Slab* s) {
   hm::os::Message m;
   m << "hugemem: invalid pointer " << p << " passed to " << what << ": " << why;
-  finish(m, nullptr);
+  finish(m, s);
 }
 
-void report_size_mismatch(const void* p, std::size_t given, std::size_t actual) {
+void report_size_mismatch(const void* p, std::size_t given, std::size_t actual, const Slab* s) {
   hm::os::Message m;
   m << "hugemem: size mismatch freeing " << p << ": given " << static_cast<std::uint64_t>(given)
     << " bytes, block holds " << static_cast<std::uint64_t>(actual);
-  finish(m, nullptr);
+  finish(m, s);
 }
 
 void report_corrupted_freelist(const void* obj, const Slab* s) {

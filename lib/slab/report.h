@@ -10,8 +10,9 @@ namespace hm::slab {
 struct Slab;
 
 [[noreturn]] void report_double_free(const void* p, const Slab* s);
-[[noreturn]] void report_invalid_pointer(const void* p, const char* what, const char* why);
-[[noreturn]] void report_size_mismatch(const void* p, std::size_t given, std::size_t actual);
+// `s`: the slab the address falls in, when it does (names the size class), else nullptr.
+[[noreturn]] void report_invalid_pointer(const void* p, const char* what, const char* why, const Slab* s = nullptr);
+[[noreturn]] void report_size_mismatch(const void* p, std::size_t given, std::size_t actual, const Slab* s = nullptr);
 [[noreturn]] void report_corrupted_freelist(const void* obj, const Slab* s);
 [[noreturn]] void report_write_after_free(const void* obj, const Slab* s, std::size_t offset);
 

@@ -15,7 +15,7 @@ namespace {
 
 using namespace hm::slab;
 
-constexpr int kClass = 5;  // 80-byte objects
+constexpr int kClass = 4;  // 80-byte objects
 
 class Slabs : public ::testing::Test {
  protected:
@@ -107,7 +107,7 @@ TEST_F(Slabs, DoubleFreeIsReported) {
   void* p = a_->alloc(kClass);
   Slab* s = a_->active[kClass];
   a_->free(s, static_cast<FreeObj*>(p));
-  EXPECT_DEATH(a_->free(s, static_cast<FreeObj*>(p)), "hugemem: double free of 0x[0-9a-f]+ \\(size class 5, 80 bytes\\)");
+  EXPECT_DEATH(a_->free(s, static_cast<FreeObj*>(p)), "hugemem: double free of 0x[0-9a-f]+ \\(size class 4, 80 bytes\\)");
 }
 
 TEST_F(Slabs, AnOverflowIntoAFreeObjectsLinkIsCaughtBeforeItIsHandedOut) {
