@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # The guest's /init (vm-run appends the hm_setup / hm_run lines and the poweroff).
 /bin/busybox --install -s /bin
-export PATH=/bin
+export PATH=/bin GTEST_COLOR=no
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
