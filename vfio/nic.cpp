@@ -42,12 +42,12 @@ const std::vector<NicId>& supported_nics() {
   return ids;
 }
 
-std::unique_ptr<NicPort> open_nic(Container& c, const std::string& bdf, pkt::Pool& pool, const NicOptions& o) {
+std::unique_ptr<NicPort> open_nic(Container& c, const Device& dev, pkt::Pool& pool, const NicOptions& o) {
   auto p = std::make_unique<NicPort>();
-  p->dev = open_device(c, bdf);
-  std::uint16_t vendor = p->dev.device->vendor(), device = p->dev.device->device_id();
-  p->dev.device->enable_bus_master();
-  p->bar = p->dev.device->map_bar(0);
+  const std::string& bdf = dev.bdf();
+  std::uint16_t vendor = dev.vendor(), device = dev.device_id();
+  dev.enable_bus_master();
+  p->bar = dev.map_bar(0);
   p->io = std::make_unique<BarIo>(p->bar);
   if (vendor == e1000::kVendorIntel && device == e1000::kDev82540EM) {
     p->nic = std::make_unique<E1000>(*p->io, c, pool, o);

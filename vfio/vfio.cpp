@@ -100,7 +100,7 @@ Container::Container(const std::string& path) {
 
 Container::~Container() {
   if (fd_ < 0) return;
-  for (auto it = maps_.rbegin(); it != maps_.rend(); ++it) {
+  for (auto it = maps_.rbegin(); iommu_set_ && it != maps_.rend(); ++it) {
     vfio_iommu_type1_dma_unmap u{};
     u.argsz = sizeof u;
     u.flags = 0;
@@ -109,6 +109,11 @@ Container::~Container() {
     ::ioctl(fd_, VFIO_IOMMU_UNMAP_DMA, &u);  // best effort: closing the fd drops them anyway
   }
   ::close(fd_);
+}
+
+void Container::group_left() {
+  if (--groups_ > 0) return;
+  iommu_set_ = false;  // the kernel released the IOMMU and its mappings with the last group
 }
 
 void Container::set_iommu() {
@@ -183,7 +188,7 @@ void Container::unmap_at(std::uint64_t iova, std::size_t len) {
   u.flags = 0;  // the READ/WRITE bits mean something else here
   u.iova = iova;
   u.size = len;
-  if (::ioctl(fd_, VFIO_IOMMU_UNMAP_DMA, &u) != 0) fail("VFIO_IOMMU_UNMAP_DMA failed: " + errstr(errno));
+  if (iommu_set_ && ::ioctl(fd_, VFIO_IOMMU_UNMAP_DMA, &u) != 0) fail("VFIO_IOMMU_UNMAP_DMA failed: " + errstr(errno));
   bool allocated = it->allocated;
   maps_.erase(it);
   if (allocated) iova_->free(iova, len);
@@ -277,10 +282,14 @@ Group::Group(Container& c, int number) : c_(c), number_(number) {
     ::close(fd_);
     throw;
   }
+  ++c.groups_;
 }
 
 Group::~Group() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ < 0) return;
+  ::ioctl(fd_, VFIO_GROUP_UNSET_CONTAINER);
+  ::close(fd_);
+  c_.group_left();
 }
 
 // ---- Device ----------------------------------------------------------------------------------

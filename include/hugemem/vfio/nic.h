@@ -85,11 +85,12 @@ class PoolDma {
   std::vector<std::uint64_t> iovas_;
 };
 
-// Everything one user-space NIC needs, opened by PCI address: its VFIO group and device, bus
-// mastering on, BAR0 mapped, and the driver for its vendor:device id. Destroyed in reverse (the
-// driver stops the NIC's DMA first). `pool` must already be mapped in `c` (PoolDma).
+// A user-space NIC on an opened VFIO device: bus mastering on, BAR0 mapped, and the driver for
+// its vendor:device id. Destroyed in reverse (the driver stops the NIC's DMA first). The device
+// (and its group) must outlive it, and `pool` must already be mapped in the container (PoolDma).
+// Teardown order that keeps every unmap valid: NicPort, then PoolDma, then the OpenDevice (when
+// the last group leaves a container, the kernel drops the container's IOMMU and its mappings).
 struct NicPort {
-  OpenDevice dev;
   Bar bar;
   std::unique_ptr<BarIo> io;
   std::unique_ptr<Nic> nic;
@@ -100,7 +101,9 @@ struct NicOptions {
   std::uint16_t tx_ring = 256;
   bool promiscuous = false;
 };
-std::unique_ptr<NicPort> open_nic(Container& c, const std::string& bdf, pkt::Pool& pool, const NicOptions& o = {});
+// Typical use: Container c; auto d = open_device(c, bdf); PoolDma dma(c, pool);
+//              auto port = open_nic(c, *d.device, pool);
+std::unique_ptr<NicPort> open_nic(Container& c, const Device& dev, pkt::Pool& pool, const NicOptions& o = {});
 // The PCI ids some driver here supports (for find_pci and messages).
 struct NicId {
   std::uint16_t vendor, device;

@@ -91,6 +91,9 @@ class Container : public DmaSpace {
   void unmap_at(std::uint64_t iova, std::size_t len);
 
   std::size_t mappings() const { return maps_.size(); }
+  // Groups attached now. When the last one leaves, the kernel drops the IOMMU and every mapping
+  // with it; unmap() then only forgets its records.
+  int groups() const { return groups_; }
   const IovaAllocator& iovas() const { return *iova_; }
 
  private:
@@ -100,8 +103,10 @@ class Container : public DmaSpace {
     std::uint64_t iova, len;
     bool allocated;
   };
+  void group_left();
   int fd_ = -1;
   bool iommu_set_ = false;
+  int groups_ = 0;
   std::unique_ptr<IovaAllocator> iova_;
   std::vector<Map> maps_;
 };
