@@ -218,6 +218,12 @@ std::uint16_t E1000::rx_burst(pkt::Mbuf** out, std::uint16_t n) {
   return got;
 }
 
+std::uint64_t E1000::rx_desc_addr(std::uint16_t i) const { return rx_[i & rx_mask_].addr; }
+void E1000::set_rx_desc_addr(std::uint16_t i, std::uint64_t iova) {
+  rx_[i & rx_mask_].addr = iova;
+  dma_wmb();
+}
+
 void E1000::tx_clean() {
   while (tx_clean_ != tx_tail_ && (tx_[tx_clean_].status & TXD_STAT_DD)) {
     pkt::Mbuf::free_seg(std::exchange(tx_bufs_[tx_clean_], nullptr));
