@@ -22,6 +22,7 @@ hm_setup() {
     g=$(readlink $d/iommu_group); g=${g##*/}
     bound="$bound $bdf(group ${g:-none})"
   done
+  echo
   nodes=$(ls -d /sys/devices/system/node/node* 2>/dev/null | wc -l)
   echo "@@HM-VM BOOTED kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo) nodes=$nodes" \
        "hugepages1g=$(cat /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages 2>/dev/null || echo 0)" \
