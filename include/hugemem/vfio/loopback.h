@@ -17,7 +17,7 @@ struct LoopbackConfig {
   std::uint16_t burst = 32;
   std::uint32_t window = 0;        // frames in flight at most; 0 = the receiver's ring size / 2
   std::chrono::milliseconds warmup_limit{5000};  // until the first frame gets through
-  std::chrono::milliseconds idle_limit{2000};    // no frame arrives for this long: the rest are lost
+  std::chrono::milliseconds idle_limit{5000};    // no frame arrives for this long: the rest are lost
   std::uint16_t ethertype = 0x88B5;              // IEEE 802 local experimental
 };
 
