@@ -1,7 +1,6 @@
 // VFIO on a real (emulated) IOMMU: runs inside the qemu guest that tests/vm boots, where two e1000
 // NICs (8086:100e) are bound to vfio-pci and 1 GiB hugepages are reserved.
 #include <gtest/gtest.h>
-#include <sys/mman.h>
 
 #include <string>
 
