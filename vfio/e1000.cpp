@@ -61,6 +61,11 @@ E1000::E1000(RegIo& regs, DmaSpace& dma, pkt::Pool& pool, const NicOptions& o)
 
   try {
     reset();
+    // Set or clear the PHY loopback bit explicitly: a device reset need not reset the PHY (QEMU's
+    // does not), so an earlier user's loopback would otherwise keep frames off the wire.
+    std::uint16_t bmcr = phy_read(PHY_CTRL);
+    std::uint16_t want = o.phy_loopback ? (bmcr | PHY_CTRL_LOOPBACK) : (bmcr & ~PHY_CTRL_LOOPBACK);
+    if (want != bmcr) phy_write(PHY_CTRL, want);
     read_mac();
     init_tx();
     init_rx();  // writes RCTL: last
@@ -74,6 +79,12 @@ E1000::E1000(RegIo& regs, DmaSpace& dma, pkt::Pool& pool, const NicOptions& o)
 E1000::~E1000() {
   regs_.write32(RCTL, 0);
   regs_.write32(TCTL, 0);
+  if (opt_.phy_loopback) {
+    try {
+      phy_write(PHY_CTRL, phy_read(PHY_CTRL) & ~PHY_CTRL_LOOPBACK);
+    } catch (const Error&) {
+    }
+  }
   regs_.write32(IMC, ~0u);
   regs_.write32(CTRL, regs_.read32(CTRL) | CTRL_RST);  // the NIC forgets the rings: no more DMA
   wait_for([&] { return !(regs_.read32(CTRL) & CTRL_RST); }, std::chrono::milliseconds(100));
@@ -110,6 +121,23 @@ void E1000::reset() {
   for (int i = 0; i < kMtaEntries; ++i) regs_.write32(MTA + 4 * i, 0);
   read_hw_stats();  // clear-on-read: start from zero
   st_ = {};
+}
+
+std::uint16_t E1000::phy_read(std::uint32_t reg) {
+  regs_.write32(MDIC, (reg << MDIC_REG_SHIFT) | (kPhyAddr << MDIC_PHY_SHIFT) | MDIC_OP_READ);
+  std::uint32_t v = 0;
+  if (!wait_for([&] { return (v = regs_.read32(MDIC)) & MDIC_READY; }, std::chrono::milliseconds(100)) ||
+      (v & MDIC_ERROR))
+    throw Error("e1000: PHY register " + std::to_string(reg) + " read failed (MDIC)");
+  return static_cast<std::uint16_t>(v);
+}
+
+void E1000::phy_write(std::uint32_t reg, std::uint16_t val) {
+  regs_.write32(MDIC, val | (reg << MDIC_REG_SHIFT) | (kPhyAddr << MDIC_PHY_SHIFT) | MDIC_OP_WRITE);
+  std::uint32_t v = 0;
+  if (!wait_for([&] { return (v = regs_.read32(MDIC)) & MDIC_READY; }, std::chrono::milliseconds(100)) ||
+      (v & MDIC_ERROR))
+    throw Error("e1000: PHY register " + std::to_string(reg) + " write failed (MDIC)");
 }
 
 bool E1000::link_up() const { return regs_.read32(STATUS) & STATUS_LU; }

@@ -75,6 +75,17 @@ inline constexpr std::uint32_t TIPG_82540 = 10u | (8u << 10) | (6u << 20);
 // RAH
 inline constexpr std::uint32_t RAH_AV = 1u << 31;  // address valid
 
+// MDIC (SDM 13.4.7): PHY register access
+inline constexpr int MDIC_REG_SHIFT = 16;
+inline constexpr int MDIC_PHY_SHIFT = 21;
+inline constexpr std::uint32_t MDIC_OP_WRITE = 1u << 26;
+inline constexpr std::uint32_t MDIC_OP_READ = 2u << 26;
+inline constexpr std::uint32_t MDIC_READY = 1u << 28;
+inline constexpr std::uint32_t MDIC_ERROR = 1u << 30;
+inline constexpr std::uint32_t kPhyAddr = 1;  // the 82540EM's internal PHY
+inline constexpr std::uint32_t PHY_CTRL = 0;  // MII control register (BMCR)
+inline constexpr std::uint16_t PHY_CTRL_LOOPBACK = 1u << 14;
+
 // ---- descriptors (legacy formats, 16 bytes; rings 128-byte aligned, length a multiple of 128) ----
 struct RxDesc {
   std::uint64_t addr;     // buffer IOVA

@@ -3,8 +3,10 @@
 //
 //   hugemem-loopback [--frames N] [--len BYTES] [--burst N] [--ring N] [--pool-backing 1g|2m|4k]
 //                    [--both] [TX_BDF RX_BDF]
+//   hugemem-loopback --phy-loopback [options] [BDF]
 //
-// Without addresses it takes the first two supported NICs bound to vfio-pci. Run it where there
+// Without addresses it takes the first two supported NICs bound to vfio-pci. --phy-loopback uses
+// one NIC whose PHY sends every frame back to its own receive ring. Run it where there
 // is a VFIO NIC pair; on the build machines, `scripts/vm` boots a qemu guest that has one.
 #include <cstdio>
 #include <cstdlib>
@@ -22,8 +24,8 @@ namespace {
 int usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s [--frames N] [--len BYTES] [--burst N] [--ring N] [--pool-backing 1g|2m|4k] [--both] "
-               "[TX_BDF RX_BDF]\n",
-               argv0);
+               "[TX_BDF RX_BDF]\n       %s --phy-loopback [options] [BDF]\n",
+               argv0, argv0);
   return 64;
 }
 
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
   cfg.frames = 20000;
   std::uint16_t ring = 256;
   bool both = false;
+  bool phy = false;
   hm::os::Backing backing = hm::os::Backing::Huge1G;
   std::vector<std::string> bdfs;
   for (int i = 1; i < argc; ++i) {
@@ -83,6 +86,8 @@ int main(int argc, char** argv) {
       if (!s) return usage(argv[0]);
       std::string b = s;
       backing = b == "1g" ? hm::os::Backing::Huge1G : b == "2m" ? hm::os::Backing::Huge2M : hm::os::Backing::Small;
+    } else if (a == "--phy-loopback") {
+      phy = true;
     } else if (a == "--both") {
       both = true;
     } else if (a == "-h" || a == "--help") {
@@ -98,11 +103,12 @@ int main(int argc, char** argv) {
       for (auto& id : v::supported_nics())
         for (auto& b : v::find_pci(id.vendor, id.device)) bdfs.push_back(b);
     }
-    if (bdfs.size() < 2) {
+    if (phy && !bdfs.empty()) bdfs.resize(1);
+    if (bdfs.size() < (phy ? 1u : 2u)) {
       std::fprintf(stderr,
-                   "hugemem-loopback: needs two supported NICs bound to vfio-pci (found %zu). On a machine without "
+                   "hugemem-loopback: needs %s supported NIC(s) bound to vfio-pci (found %zu). On a machine without "
                    "them, run scripts/vm: it boots a qemu guest with two e1000 NICs on one hub and runs this demo.\n",
-                   bdfs.size());
+                   phy ? "one" : "two", bdfs.size());
       return 2;
     }
     v::Container c;
@@ -119,13 +125,24 @@ int main(int argc, char** argv) {
     // Open the first NIC before mapping: the container gets its IOMMU when a group joins.
     v::NicOptions opt;
     opt.rx_ring = opt.tx_ring = ring;
+    opt.phy_loopback = phy;
     auto dev_a = v::open_device(c, bdfs[0]);
-    auto dev_b = v::open_device(c, bdfs[1]);
+    v::OpenDevice dev_b;
+    if (!phy) dev_b = v::open_device(c, bdfs[1]);
     v::PoolDma dma(c, *pool);
     std::printf("pool: %u mbufs of %u bytes on %s pages, %zu chunk(s), IOVA 0x%llx (VA %p)\n", pool->count(),
                 (unsigned)pool->elt_size(), hm::os::backing_name(pool->backing()), pool->chunks().size(),
                 (unsigned long long)pool->chunks()[0].iova, pool->chunks()[0].va);
     auto a = v::open_nic(c, *dev_a.device, *pool, opt);
+    if (phy) {
+      std::printf("NIC %s %s %s in PHY loopback, link %s\n", bdfs[0].c_str(), a->nic->driver(),
+                  v::mac_string(a->nic->mac()).c_str(), a->nic->link_up() ? "up" : "down");
+      std::printf("sending %llu frames of %u bytes to itself, bursts of %u, rings of %u\n",
+                  (unsigned long long)cfg.frames, cfg.frame_len, cfg.burst, ring);
+      bool ok = report("A->A", v::run_loopback(*a->nic, *a->nic, *pool, cfg, ring), cfg);
+      print_stats("A", *a->nic);
+      return ok ? 0 : 1;
+    }
     auto b = v::open_nic(c, *dev_b.device, *pool, opt);
     std::printf("NIC A %s %s %s link %s; NIC B %s %s %s link %s\n", bdfs[0].c_str(), a->nic->driver(),
                 v::mac_string(a->nic->mac()).c_str(), a->nic->link_up() ? "up" : "down", bdfs[1].c_str(),

@@ -299,3 +299,37 @@ TEST(FakeIommu, DeviceCannotReachUnmappedMemory) {
   EXPECT_EQ(r.dma.faults, 1);
   d->addr = good;
 }
+
+TEST(Loopback, OneNicInPhyLoopback) {
+  FakeDma dma;
+  auto pool = make_pool();
+  v::PoolDma pd(dma, *pool);
+  FakeE1000 f(dma, 9), other(dma, 10);
+  f.connect(&other);
+  v::NicOptions o;
+  o.phy_loopback = true;
+  v::E1000 nic(f, dma, *pool, o);
+  v::LoopbackConfig c;
+  c.frames = 2000;
+  v::LoopbackResult res = v::run_loopback(nic, nic, *pool, c);
+  EXPECT_TRUE(res.ok()) << res.error;
+  EXPECT_EQ(res.received, 2000u);
+  EXPECT_TRUE(other.sent.empty()) << "nothing went out on the wire";
+}
+
+TEST(E1000, PhyLoopbackIsClearedForTheNextUser) {
+  // The MAC reset leaves the PHY alone, so a driver that only ever sets the bit would leave the
+  // next user's frames looping back.
+  FakeDma dma;
+  auto pool = make_pool();
+  v::PoolDma pd(dma, *pool);
+  FakeE1000 f(dma, 9);
+  v::NicOptions lo;
+  lo.phy_loopback = true;
+  { v::E1000 nic(f, dma, *pool, lo); EXPECT_TRUE(f.phy(v::e1000::PHY_CTRL) & v::e1000::PHY_CTRL_LOOPBACK); }
+  EXPECT_FALSE(f.phy(v::e1000::PHY_CTRL) & v::e1000::PHY_CTRL_LOOPBACK) << "left in loopback";
+  f.write32(v::e1000::MDIC, v::e1000::PHY_CTRL_LOOPBACK | v::e1000::kPhyAddr << v::e1000::MDIC_PHY_SHIFT |
+                                v::e1000::MDIC_OP_WRITE);  // someone else left it set
+  v::E1000 nic(f, dma, *pool);
+  EXPECT_FALSE(f.phy(v::e1000::PHY_CTRL) & v::e1000::PHY_CTRL_LOOPBACK);
+}

@@ -80,6 +80,18 @@ class FakeE1000 : public RegIo {
       power_on();
       return;
     }
+    if (off == MDIC) {
+      std::uint32_t reg = (v >> MDIC_REG_SHIFT) & 31, phy = (v >> MDIC_PHY_SHIFT) & 31;
+      if (phy != kPhyAddr) {
+        r(MDIC) = v | MDIC_READY | MDIC_ERROR;
+      } else if (v & MDIC_OP_WRITE) {
+        phy_[reg] = static_cast<std::uint16_t>(v);
+        r(MDIC) = v | MDIC_READY;
+      } else {
+        r(MDIC) = (v & ~0xffffu) | phy_[reg] | MDIC_READY;
+      }
+      return;
+    }
     if (off == EERD) {
       if (v & EERD_START) {
         std::uint32_t a = (v >> EERD_ADDR_SHIFT) & 0xff;
@@ -94,12 +106,13 @@ class FakeE1000 : public RegIo {
 
   std::uint32_t& r(std::uint32_t off) { return regs_[off / 4]; }
   int reads = 0, writes = 0, resets = 0, rctl_writes = 0;
+  std::uint16_t phy(std::uint32_t reg) const { return phy_[reg]; }
   bool drop_when_full = false;  // a real NIC's FIFO overflow instead of QEMU's queueing
   std::vector<std::vector<std::uint8_t>> sent;  // every frame that left, for tests
 
  private:
   void power_on() {
-    std::fill(regs_.begin(), regs_.end(), 0);
+    std::fill(regs_.begin(), regs_.end(), 0);  // the PHY keeps its registers (as in QEMU)
     r(e1000::STATUS) = e1000::STATUS_LU | e1000::STATUS_FD;
     r(e1000::RAL0) = 0x00545452u;
   }
@@ -117,7 +130,8 @@ class FakeE1000 : public RegIo {
         ++r(GPTC);
         r(GOTCL) += static_cast<std::uint32_t>(frame_.size() + 4);
         sent.push_back(frame_);
-        if (peer_) peer_->receive(frame_);
+        if (phy_[e1000::PHY_CTRL] & e1000::PHY_CTRL_LOOPBACK) receive(frame_);
+        else if (peer_) peer_->receive(frame_);
         frame_.clear();
       }
       if (d->cmd & TXD_CMD_RS) d->status |= TXD_STAT_DD;
@@ -174,6 +188,7 @@ class FakeE1000 : public RegIo {
   FakeDma& dma_;
   std::vector<std::uint32_t> regs_;
   std::uint16_t eeprom_[64] = {};
+  std::uint16_t phy_[32] = {0x1140};  // control: autoneg on, full duplex, 1000 Mb/s
   std::uint8_t mac_[6] = {};
   FakeE1000* peer_ = nullptr;
   std::vector<std::uint8_t> frame_;

@@ -52,6 +52,8 @@ class E1000 final : public Nic {
   void init_tx();
   void tx_clean();
   void read_hw_stats();
+  std::uint16_t phy_read(std::uint32_t reg);
+  void phy_write(std::uint32_t reg, std::uint16_t v);
 
   RegIo& regs_;
   DmaSpace& dma_;

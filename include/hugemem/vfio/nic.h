@@ -100,6 +100,9 @@ struct NicOptions {
   std::uint16_t rx_ring = 256;  // descriptors, a multiple of 8
   std::uint16_t tx_ring = 256;
   bool promiscuous = false;
+  // The PHY sends every transmitted frame back to this NIC's own receive path (MII control
+  // register loopback bit): one NIC can run the loopback check alone.
+  bool phy_loopback = false;
 };
 // Typical use: Container c; auto d = open_device(c, bdf); PoolDma dma(c, pool);
 //              auto port = open_nic(c, *d.device, pool);
