@@ -8,7 +8,7 @@ namespace hm::pkt {
 
 namespace detail {
 
-thread_local TlsSlot t_slots[kMaxCachedPools] __attribute__((tls_model("initial-exec"))) = {};
+constinit thread_local TlsSlot t_slots[kMaxCachedPools] __attribute__((tls_model("initial-exec"))) = {};
 
 namespace {
 
@@ -55,6 +55,7 @@ void Pool::enroll() {
     g_registry.epochs[id] = g_registry.next_epoch++;
     id_ = id;
     epoch_ = g_registry.epochs[id];
+    if (debug_ == Debug::Off) fast_epoch_ = epoch_;
     return;
   }
 }
@@ -67,7 +68,7 @@ void Pool::withdraw() {
 }
 
 Cache* Pool::attach_cache() {
-  if (epoch_ == ~std::uint64_t{0}) return nullptr;  // uncached pool
+  if (epoch_ == kNoEpoch) return nullptr;  // uncached pool
   Cache* c;
   {
     std::lock_guard lock(mu_);
@@ -138,14 +139,12 @@ Status Pool::put_plain(void* const* objs, std::uint32_t n) {
 
 namespace {
 void pop(Cache* c, void** objs, std::uint32_t n) {
-  void** top = c->objs + c->len;
-  for (std::uint32_t i = 0; i < n; ++i) objs[i] = *--top;
   c->len -= n;
+  detail::copy_objs(c->objs + c->len, objs, n);
   detail::add(c->get_objs, std::uint64_t{n});
 }
 void push(Cache* c, void* const* objs, std::uint32_t n) {
-  void** top = c->objs + c->len;
-  for (std::uint32_t i = 0; i < n; ++i) top[i] = objs[i];
+  detail::copy_objs(objs, c->objs + c->len, n);
   c->len += n;
   detail::add(c->put_objs, std::uint64_t{n});
 }

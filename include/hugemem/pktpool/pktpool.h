@@ -130,11 +130,25 @@ struct TlsSlot {
   Cache* cache;
 };
 struct ThreadExit;  // gives a thread's caches back when it exits (cache.cpp)
-extern thread_local TlsSlot t_slots[kMaxCachedPools] __attribute__((tls_model("initial-exec")));
+extern constinit thread_local TlsSlot t_slots[kMaxCachedPools] __attribute__((tls_model("initial-exec")));
 
-template <class T>
-inline void add(std::atomic<T>& c, T n) {
+// Moves n pointers between a cache and the caller. Both directions copy in address order: the
+// top n of the stack go out as a block (still the most recently freed, hottest in the CPU
+// cache), and the same 16-byte groups are stored and later loaded, so store forwarding works.
+inline void copy_objs(void* const* from, void** to, std::uint32_t n) {
+  for (std::uint32_t i = 0; i < n; ++i) to[i] = from[i];
+}
+
+// Adds to a counter only its owner thread writes, that other threads may read: a relaxed load
+// and store, which on x86-64 is one non-locked add to memory (the compiler will not fuse the
+// atomic pair itself; aligned 8-byte accesses are single-copy atomic there).
+inline void add(std::atomic<std::uint64_t>& c, std::uint64_t n) {
+#if defined(__x86_64__)
+  static_assert(sizeof(c) == sizeof(std::uint64_t) && std::atomic<std::uint64_t>::is_always_lock_free);
+  asm("addq %1, %0" : "+m"(c) : "er"(n));
+#else
   c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+#endif
 }
 }  // namespace detail
 
@@ -208,6 +222,8 @@ class Pool {
     const detail::TlsSlot& s = detail::t_slots[id_];
     return s.epoch == epoch_ ? s.cache : nullptr;
   }
+  // The fast paths' test: a slot whose epoch matches always has a cache.
+  const detail::TlsSlot& slot() const { return detail::t_slots[id_]; }
   // Slow paths (cache.cpp): the fast path's miss, with or without the debug checks around.
   Status get_slow(void** objs, std::uint32_t n);
   Status put_slow(void* const* objs, std::uint32_t n);
@@ -227,7 +243,12 @@ class Pool {
 
   // Hot: read on every get/put (one line).
   std::uint32_t id_ = 0;
-  std::uint64_t epoch_ = ~std::uint64_t{0};  // ~0: never matches a slot (uncached pool)
+  // The fast paths take the calling thread's cache when its slot carries this epoch: epoch_
+  // normally, kNoEpoch in debug mode (every call then takes the checked slow path, which
+  // still uses the cache through epoch_).
+  std::uint64_t fast_epoch_ = kNoEpoch;
+  std::uint64_t epoch_ = kNoEpoch;  // kNoEpoch: an uncached pool
+  static constexpr std::uint64_t kNoEpoch = ~std::uint64_t{0};  // no slot ever carries it
   Debug debug_ = Debug::Off;
   std::uint64_t rearm_ = 0;  // mbuf pools: data_off, refcnt, nb_segs, port as one word (mbuf.h)
 
@@ -264,11 +285,11 @@ class Pool {
 // ---- fast paths (inline: these run tens of millions of times a second) ----
 
 inline Status Pool::get_bulk(void** objs, std::uint32_t n) {
-  detail::Cache* c = local_cache();
-  if (__builtin_expect(c != nullptr && debug_ == Debug::Off && n <= c->len, 1)) {
-    void** top = c->objs + c->len;
-    for (std::uint32_t i = 0; i < n; ++i) objs[i] = *--top;
+  const detail::TlsSlot& s = slot();
+  detail::Cache* c = s.cache;
+  if (__builtin_expect(s.epoch == fast_epoch_ && n <= c->len, 1)) {
     c->len -= n;
+    detail::copy_objs(c->objs + c->len, objs, n);
     detail::add(c->get_objs, std::uint64_t{n});
     return Status::Ok;
   }
@@ -276,10 +297,10 @@ inline Status Pool::get_bulk(void** objs, std::uint32_t n) {
 }
 
 inline Status Pool::put_bulk(void* const* objs, std::uint32_t n) {
-  detail::Cache* c = local_cache();
-  if (__builtin_expect(c != nullptr && debug_ == Debug::Off && c->len + n <= c->flush_thresh, 1)) {
-    void** top = c->objs + c->len;
-    for (std::uint32_t i = 0; i < n; ++i) top[i] = objs[i];
+  const detail::TlsSlot& s = slot();
+  detail::Cache* c = s.cache;
+  if (__builtin_expect(s.epoch == fast_epoch_ && c->len + n <= c->flush_thresh, 1)) {
+    detail::copy_objs(objs, c->objs + c->len, n);
     c->len += n;
     detail::add(c->put_objs, std::uint64_t{n});
     return Status::Ok;

@@ -117,7 +117,7 @@ class Ring {
     side.tail.store(to, std::memory_order_release);
   }
 
-  static constexpr unsigned kSpinsBeforeYield = 1024;
+  static constexpr unsigned kSpinsBeforeYield = 128;
 
   HeadTail prod_;
   HeadTail cons_;
