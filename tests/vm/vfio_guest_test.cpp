@@ -318,6 +318,11 @@ TEST(NicGuest, PhyLoopbackOnOneNicKeepsFramesOffTheWire) {
   auto db = v::open_device(c, nics().at(1));
   {
     v::PoolDma dma(c, *pool);
+    // The pool's VA -> IOVA translation now gives the device's addresses.
+    for (std::size_t i = 0; i < pool->chunks().size(); ++i) {
+      EXPECT_EQ(pool->iova_of(pool->chunks()[i].va), dma.iovas()[i]);
+      EXPECT_GE(dma.iovas()[i], v::kDefaultIovaBase);
+    }
     v::NicOptions lo;
     lo.phy_loopback = true;
     auto a = v::open_nic(c, *da.device, *pool, lo);
