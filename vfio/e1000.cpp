@@ -1,5 +1,6 @@
 #include "hugemem/vfio/e1000.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -205,39 +206,49 @@ void E1000::init_tx() {
 }
 
 std::uint16_t E1000::rx_burst(pkt::Mbuf** out, std::uint16_t n) {
+  constexpr std::uint16_t kChunk = 64;  // descriptors replaced per bulk allocation
   std::uint16_t got = 0;
   bool moved = false;
   while (got < n) {
-    volatile RxDesc& d = rx_[rx_next_];
-    std::uint8_t status = d.status;
-    if (!(status & RXD_STAT_DD)) break;
-    dma_rmb();  // the descriptor's other fields and the data after its DD bit
-    std::uint16_t len = d.length;
-    std::uint8_t errors = d.errors;
-    pkt::Mbuf* m = rx_bufs_[rx_next_];
-    bool bad = !(status & RXD_STAT_EOP) || (errors & RXD_ERR_FRAME);
-    pkt::Mbuf* fresh = nullptr;
-    if (!bad) {
-      fresh = pkt::Mbuf::alloc(pool_);
-      if (!fresh) {
-        ++st_.rx_nombuf;  // leave the frame in the ring; the caller frees some and calls again
+    // Completed descriptors waiting (at most a chunk): one bulk allocation refills them all.
+    std::uint16_t want = static_cast<std::uint16_t>(std::min<int>(kChunk, n - got));
+    std::uint16_t ready = 0;
+    while (ready < want && (rx_[(rx_next_ + ready) & rx_mask_].status & RXD_STAT_DD)) ++ready;
+    if (!ready) break;
+    dma_rmb();  // the descriptors' other fields and the data after their DD bits
+    pkt::Mbuf* fresh[kChunk];
+    if (pkt::Mbuf::alloc_bulk(pool_, fresh, ready) != pkt::Status::Ok) {
+      std::uint16_t k = 0;  // the pool is short: take what there is
+      while (k < ready && (fresh[k] = pkt::Mbuf::alloc(pool_))) ++k;
+      if (!k) {
+        ++st_.rx_nombuf;  // frames stay in the ring; the caller frees some and calls again
         break;
       }
-      m->data_len = len;
-      m->pkt_len = len;
-      out[got++] = m;
-      ++st_.rx_packets;
-      st_.rx_bytes += len;
-      rx_bufs_[rx_next_] = fresh;
-    } else {
-      ++st_.rx_errors;  // the buffer stays in the ring, re-armed
-      fresh = m;
+      ready = k;
     }
-    d.addr = fresh->data_iova();
-    d.errors = 0;
-    d.status = 0;
-    rx_next_ = static_cast<std::uint16_t>((rx_next_ + 1) & rx_mask_);
-    moved = true;
+    std::uint16_t used = 0;
+    for (std::uint16_t i = 0; i < ready; ++i) {
+      volatile RxDesc& d = rx_[rx_next_];
+      std::uint8_t status = d.status, errors = d.errors;
+      std::uint16_t len = d.length;
+      pkt::Mbuf* m = rx_bufs_[rx_next_];
+      if ((status & RXD_STAT_EOP) && !(errors & RXD_ERR_FRAME)) {
+        m->data_len = len;
+        m->pkt_len = len;
+        out[got++] = m;
+        ++st_.rx_packets;
+        st_.rx_bytes += len;
+        rx_bufs_[rx_next_] = m = fresh[used++];
+      } else {
+        ++st_.rx_errors;  // a bad or split frame: dropped, its buffer re-armed
+      }
+      d.addr = m->data_iova();
+      d.errors = 0;
+      d.status = 0;
+      rx_next_ = static_cast<std::uint16_t>((rx_next_ + 1) & rx_mask_);
+      moved = true;
+    }
+    for (std::uint16_t i = used; i < ready; ++i) pkt::Mbuf::free(fresh[i]);
   }
   if (moved) {
     dma_wmb();

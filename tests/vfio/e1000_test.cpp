@@ -333,3 +333,33 @@ TEST(E1000, PhyLoopbackIsClearedForTheNextUser) {
   v::E1000 nic(f, dma, *pool);
   EXPECT_FALSE(f.phy(v::e1000::PHY_CTRL) & v::e1000::PHY_CTRL_LOOPBACK);
 }
+
+TEST(E1000, ShortPoolLeavesFramesInTheRingUntilMbufsComeBack) {
+  FakeDma dma;
+  auto pool = make_pool(200);
+  v::PoolDma pd(dma, *pool);
+  FakeE1000 fa(dma, 1), fb(dma, 2);
+  fa.connect(&fb);
+  v::NicOptions o;
+  o.rx_ring = o.tx_ring = 64;
+  v::E1000 a(fa, dma, *pool, o), b(fb, dma, *pool, o);
+  hm::pkt::Mbuf* out[10];
+  for (auto& m : out) m = frame(*pool, b.mac(), 100, 7);
+  ASSERT_EQ(a.tx_burst(out, 10), 10);
+  a.tx_burst(out, 0);  // reclaim the sent mbufs
+  std::vector<hm::pkt::Mbuf*> hoard;
+  while (auto* m = hm::pkt::Mbuf::alloc(*pool)) hoard.push_back(m);
+  hm::pkt::Mbuf* in[16];
+  EXPECT_EQ(b.rx_burst(in, 16), 0);
+  EXPECT_GE(b.stats().rx_nombuf, 1u);
+  for (int i = 0; i < 3; ++i) hm::pkt::Mbuf::free(hoard[static_cast<std::size_t>(i)]);
+  EXPECT_EQ(b.rx_burst(in, 16), 3) << "as many as there are mbufs to refill with";
+  for (int i = 0; i < 3; ++i) hm::pkt::Mbuf::free(in[i]);
+  for (std::size_t i = 3; i < hoard.size(); ++i) hm::pkt::Mbuf::free(hoard[i]);
+  std::uint16_t k = b.rx_burst(in, 16);
+  EXPECT_EQ(k, 7);
+  for (int i = 0; i < k; ++i) {
+    EXPECT_EQ(in[i]->mtod<std::uint8_t>()[50], 7);
+    hm::pkt::Mbuf::free(in[i]);
+  }
+}
