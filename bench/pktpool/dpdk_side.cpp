@@ -69,10 +69,11 @@ void BM_getput_dpdk(benchmark::State& state) {
   if (!usable(state, mp)) return;
   LcoreScope lcore;
   if (!lcore.ok()) return state.SkipWithError("rte_thread_register failed: no per-lcore cache");
-  void* objs[N];
+  void** objs = scratch_array();
   for (auto _ : state) {
     if (rte_mempool_get_bulk(mp, objs, N) != 0) return state.SkipWithError("rte_mempool exhausted");
-    benchmark::DoNotOptimize(objs);
+    benchmark::DoNotOptimize(objs[0]);
+    benchmark::ClobberMemory();
     rte_mempool_put_bulk(mp, objs, N);
   }
   state.SetItemsProcessed(state.iterations() * N);

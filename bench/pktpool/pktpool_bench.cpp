@@ -1,8 +1,10 @@
 // hugemem's pktpool against DPDK's rte_mempool / rte_mbuf, same shapes, same run (the DPDK half
 // is dpdk_side.cpp). Figures: items_per_second is per core (CPU time summed over threads).
 //
-//   pktpool_bench [--eal="..."] [benchmark flags]
+//   pktpool_bench [--eal="..."] [--best=THP|2M|1G] [benchmark flags]
 //   default EAL arguments: --no-huge --no-pci --no-shconf -l 0-1 --log-level=0
+//   --best: the best backing our pools may take; THP by default, the footing DPDK has without
+//   hugepages (and the bench then takes no hugetlb page another program reserved).
 #include <benchmark/benchmark.h>
 #include <pthread.h>
 #include <sched.h>
@@ -19,6 +21,8 @@ namespace hm::pkt::bench {
 
 namespace {
 
+os::Backing g_best = os::Backing::THP;
+
 struct Pools {
   std::unique_ptr<Pool> raw;
   std::unique_ptr<Pool> mbufs;
@@ -32,11 +36,13 @@ const Pools& pools() {
     raw.count = kRawCount;
     raw.elt_size = kRawEltSize;
     raw.cache_size = kCacheSize;
+    raw.best = g_best;
     q.raw = Pool::create(raw);
     Config mb;
     mb.name = "bench-mbuf";
     mb.count = kMbufCount;
     mb.cache_size = kCacheSize;
+    mb.best = g_best;
     q.mbufs = Pool::create(mb);
     if (q.raw && q.mbufs)
       std::fprintf(stderr, "hugemem pools: raw on %s, mbufs on %s\n", os::backing_name(q.raw->backing()),
@@ -50,10 +56,11 @@ template <unsigned N>
 void BM_getput_ours(benchmark::State& state) {
   Pool* p = pools().raw.get();
   if (!p) return state.SkipWithError("Pool::create failed");
-  void* objs[N];
+  void** objs = scratch_array();
   for (auto _ : state) {
     if (p->get_bulk(objs, N) != Status::Ok) return state.SkipWithError("pool exhausted");
-    benchmark::DoNotOptimize(objs);
+    benchmark::DoNotOptimize(objs[0]);
+    benchmark::ClobberMemory();
     p->put_bulk(objs, N);
   }
   state.SetItemsProcessed(state.iterations() * N);
@@ -103,6 +110,12 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--eal=", 6) == 0)
       eal = argv[i] + 6;
+    else if (std::strcmp(argv[i], "--best=1G") == 0)
+      hm::pkt::bench::g_best = hm::os::Backing::Huge1G;
+    else if (std::strcmp(argv[i], "--best=2M") == 0)
+      hm::pkt::bench::g_best = hm::os::Backing::Huge2M;
+    else if (std::strcmp(argv[i], "--best=THP") == 0)
+      hm::pkt::bench::g_best = hm::os::Backing::THP;
     else
       argv[kept++] = argv[i];
   }

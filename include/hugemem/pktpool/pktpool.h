@@ -134,8 +134,14 @@ extern constinit thread_local TlsSlot t_slots[kMaxCachedPools] __attribute__((tl
 
 // Moves n pointers between a cache and the caller. Both directions copy in address order: the
 // top n of the stack go out as a block (still the most recently freed, hottest in the CPU
-// cache), and the same 16-byte groups are stored and later loaded, so store forwarding works.
+// cache), and the same groups of bytes are stored and later loaded, so store forwarding works.
+// Big copies go to copy_objs_wide (copy.cpp), which picks 32-byte AVX2 moves at load time where
+// the CPU has them: the library is built for baseline x86-64, whose 16-byte moves cost twice
+// as many store cycles.
+inline constexpr std::uint32_t kWideCopyMin = 16;
+void copy_objs_wide(void* const* from, void** to, std::uint32_t n);
 inline void copy_objs(void* const* from, void** to, std::uint32_t n) {
+  if (n >= kWideCopyMin) return copy_objs_wide(from, to, n);
   for (std::uint32_t i = 0; i < n; ++i) to[i] = from[i];
 }
 

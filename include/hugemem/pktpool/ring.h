@@ -81,7 +81,7 @@ class Ring {
       next = head + n;
     } while (!prod_.head.compare_exchange_weak(head, next, std::memory_order_acquire,
                                                std::memory_order_acquire));
-    for (std::uint32_t i = 0; i < n; ++i) slots_[(head + i) & mask_] = objs[i];
+    copy_in(head, objs, n);
     publish(prod_, head, next);
     return n;
   }
@@ -100,9 +100,22 @@ class Ring {
       next = head + n;
     } while (!cons_.head.compare_exchange_weak(head, next, std::memory_order_acquire,
                                                std::memory_order_acquire));
-    for (std::uint32_t i = 0; i < n; ++i) objs[i] = slots_[(head + i) & mask_];
+    copy_out(head, objs, n);
     publish(cons_, head, next);
     return n;
+  }
+
+  // Slots [at, at+n) as at most two contiguous runs (the second after the wrap), so the
+  // compiler can vectorise the copies.
+  void copy_in(std::uint32_t at, void* const* objs, std::uint32_t n) {
+    std::uint32_t i = at & mask_, first = n < capacity() - i ? n : capacity() - i;
+    for (std::uint32_t k = 0; k < first; ++k) slots_[i + k] = objs[k];
+    for (std::uint32_t k = first; k < n; ++k) slots_[k - first] = objs[k];
+  }
+  void copy_out(std::uint32_t at, void** objs, std::uint32_t n) const {
+    std::uint32_t i = at & mask_, first = n < capacity() - i ? n : capacity() - i;
+    for (std::uint32_t k = 0; k < first; ++k) objs[k] = slots_[i + k];
+    for (std::uint32_t k = first; k < n; ++k) objs[k] = slots_[k - first];
   }
 
   // Waits for the earlier reservations of this side to publish, then publishes ours. acquire
