@@ -1,0 +1,159 @@
+// Pool creation and layout: the region, its chunks and their IOVAs, the elements, the ring.
+#include <bit>
+#include <cerrno>
+#include <new>
+
+#include "hugemem/pktpool/mbuf.h"
+#include "hugemem/pktpool/pktpool.h"
+
+namespace hm::pkt {
+
+namespace {
+
+constexpr std::size_t round_up(std::size_t x, std::size_t a) { return (x + a - 1) / a * a; }
+
+std::unique_ptr<Pool> fail(int err) {
+  errno = err;
+  return nullptr;
+}
+
+}  // namespace
+
+const char* status_name(Status s) {
+  switch (s) {
+    case Status::Ok: return "ok";
+    case Status::Exhausted: return "exhausted";
+    case Status::DoublePut: return "double put";
+    case Status::Foreign: return "foreign object";
+    case Status::Invalid: return "invalid";
+  }
+  return "?";
+}
+
+std::unique_ptr<Pool> Pool::create(const Config& cfg) {
+  std::size_t bytes = cfg.elt_size;
+  if (bytes == 0) {
+    std::size_t buf = std::size_t{cfg.headroom} + cfg.data_room;
+    if (buf > 0xffff) return fail(EINVAL);
+    bytes = sizeof(Mbuf) + buf;
+  }
+  if (cfg.count == 0 || cfg.count > (std::uint32_t{1} << 31) || cfg.cache_size > kMaxCacheSize)
+    return fail(EINVAL);
+
+  std::unique_ptr<Pool> p(new (std::nothrow) Pool);
+  if (!p) return fail(ENOMEM);
+  p->name_ = cfg.name ? cfg.name : "pktpool";
+  p->count_ = cfg.count;
+  p->stride_ = round_up(bytes, kCacheLine);
+  p->cache_size_ = cfg.cache_size;
+  p->debug_ = cfg.debug;
+  p->iova_mode_ = cfg.iova;
+  if (cfg.elt_size == 0) {
+    p->headroom_ = cfg.headroom;
+    p->buf_len_ = static_cast<std::uint16_t>(cfg.headroom + cfg.data_room);
+    p->rearm_ = rearm_word(cfg.headroom);
+  }
+  if (!(cfg.iova == IovaMode::PA ? p->map_pa(cfg) : p->map_va(cfg))) return nullptr;
+
+  if (p->is_mbuf_pool()) p->init_mbufs();
+  p->ring_.reset(new (std::nothrow) Ring(std::bit_ceil(p->count_)));
+  if (!p->ring_ || !*p->ring_) return fail(ENOMEM);
+  void* batch[64];
+  for (std::size_t i = 0; i < p->count_;) {
+    std::uint32_t k = 0;
+    while (k < 64 && i < p->count_) batch[k++] = p->element(i++);
+    p->ring_->enqueue_bulk(batch, k);  // cannot fail: capacity >= count
+  }
+  if (p->debug_ != Debug::Off) {
+    p->out_.reset(new (std::nothrow) std::atomic<std::uint8_t>[p->count_]());
+    if (!p->out_) return fail(ENOMEM);
+  }
+  p->enroll();
+  return p;
+}
+
+// IOVA = VA: the elements packed back to back in one region, which is one chunk.
+bool Pool::map_va(const Config& cfg) {
+  region_ = page::Region::create(stride_ * count_, cfg.best, cfg.node, name_.c_str());
+  if (!region_) return false;
+  base_ = static_cast<char*>(region_.base());
+  per_chunk_ = count_;
+  chunk_shift_ = 63;
+  chunk_mask_ = (std::size_t{1} << 63) - 1;
+  chunks_.push_back({region_.base(), region_.size(), reinterpret_cast<std::uintptr_t>(region_.base())});
+  return true;
+}
+
+// IOVA = PA: one chunk per hugepage (physically contiguous by construction), elements packed
+// within each and never across. Only hugetlb backings: other pages can move under us.
+bool Pool::map_pa(const Config& cfg) {
+  for (int b = static_cast<int>(cfg.best); b <= static_cast<int>(os::Backing::Huge2M) && !region_; ++b) {
+    auto backing = static_cast<os::Backing>(b);
+    std::size_t granule = os::backing_granule(backing);
+    if (stride_ > granule) {
+      errno = EINVAL;
+      return false;
+    }
+    std::size_t per = granule / stride_;
+    std::size_t pages = (count_ + per - 1) / per;
+    page::Region r = page::Region::create(pages * granule, backing, cfg.node, name_.c_str());
+    if (!r || r.backing() != backing) continue;  // fell back further than hugetlb: next size
+    region_ = std::move(r);
+    per_chunk_ = per;
+    chunk_shift_ = static_cast<unsigned>(std::countr_zero(granule));
+    chunk_mask_ = granule - 1;
+  }
+  if (!region_) {
+    errno = ENOTSUP;
+    return false;
+  }
+  base_ = static_cast<char*>(region_.base());
+  std::size_t granule = chunk_mask_ + 1;
+  os::populate(base_, region_.size());  // pagemap shows only present pages
+  for (std::size_t off = 0; off < region_.size(); off += granule) {
+    std::uint64_t pa = os::virt_to_phys(base_ + off);
+    if (pa == 0) {
+      errno = EPERM;  // PFNs are hidden from non-root readers
+      return false;
+    }
+    chunks_.push_back({base_ + off, granule, pa});
+  }
+  return true;
+}
+
+void Pool::init_mbufs() {
+  for_each([this](void* elt, std::size_t) {
+    auto* m = new (elt) Mbuf;
+    m->buf_addr = static_cast<char*>(elt) + sizeof(Mbuf);
+    m->buf_iova = iova_of(m->buf_addr);
+    reset_for_alloc(m, rearm_);
+    m->buf_len = buf_len_;
+    m->next = nullptr;
+    m->pool = this;
+  });
+}
+
+Pool::~Pool() { withdraw(); }
+
+std::size_t Pool::index_of(const void* p) const {
+  if (!region_.contains(p)) return npos;
+  std::size_t off = static_cast<std::size_t>(static_cast<const char*>(p) - base_);
+  std::size_t rem = off & chunk_mask_;
+  std::size_t j = rem / stride_;
+  if (rem % stride_ != 0 || j >= per_chunk_) return npos;
+  std::size_t i = (off >> chunk_shift_) * per_chunk_ + j;
+  return i < count_ ? i : npos;
+}
+
+void Pool::set_iova(std::size_t chunk, std::uint64_t iova) {
+  chunks_[chunk].iova = iova;
+  if (!is_mbuf_pool()) return;
+  std::size_t first = chunk * per_chunk_;
+  std::size_t last = std::min<std::size_t>(first + per_chunk_, count_);
+  for (std::size_t i = first; i < last; ++i) {
+    auto* m = static_cast<Mbuf*>(element(i));
+    m->buf_iova = iova_of(m->buf_addr);
+  }
+}
+
+}  // namespace hm::pkt
