@@ -147,13 +147,14 @@ HM_EXPORT void hm_free(void* p) noexcept {
     if (__builtin_expect(d->kind == page::PageKind::Slab, 1)) {
       auto* s = reinterpret_cast<slab::Slab*>(e + (std::uintptr_t{d->count} << page::kPageShift));
       auto* o = static_cast<slab::FreeObj*>(p);
-      if (__builtin_expect(s->contains_object(p) && !slab::looks_free(s, o) &&
+      if (__builtin_expect((!slab::kHardened || s->contains_object(p)) && !slab::looks_free(s, o) &&
                                s->owner.load(std::memory_order_relaxed) == h, 1)) {
         o->link = slab::encode(s->free, o);
         s->free = o;
         --s->used;
         --h->live[s->cls];
-        if (__builtin_expect(s->used == 0 || s->state == slab::SlabState::Full, 0)) return h->local_free_slow(s);
+        if (__builtin_expect(s->state != slab::SlabState::Active, 0) && (s->used == 0 || s->state == slab::SlabState::Full))
+          return h->local_free_slow(s);
         return;
       }
     }

@@ -41,11 +41,11 @@ struct ThreadHeap {
     FreeObj* p = s->free;
     if (__builtin_expect(p != nullptr, 1)) {
       FreeObj* n = decode(p->link, p);
-      if (__builtin_expect(n && static_cast<std::uintptr_t>(reinterpret_cast<char*>(n) - s->begin) >= s->span, 0))
+      if (kHardened && __builtin_expect(n && static_cast<std::uintptr_t>(reinterpret_cast<char*>(n) - s->begin) >= s->span, 0))
         report_corrupted_freelist(p, s);
       s->free = n;
       ++s->used;
-      p->link = 0;  // a live object must not look free (looks_free) even if the user never writes it
+      if (kHardened) p->link = 0;  // a live object must not look free (looks_free) even if never written
       ++live[c];
       return p;
     }
@@ -60,7 +60,8 @@ struct ThreadHeap {
       p->link = encode(s->free, p);
       s->free = p;
       --s->used;
-      if (__builtin_expect(s->used == 0 || s->state == SlabState::Full, 0)) local_free_slow(s);
+      if (__builtin_expect(s->state != SlabState::Active, 0) && (s->used == 0 || s->state == SlabState::Full))
+        local_free_slow(s);
       return;
     }
     remote_free(s, p);

@@ -14,7 +14,15 @@
 
 #include "slab/size_class.h"
 
+#ifndef HUGEMEM_HARDENED
+#define HUGEMEM_HARDENED 1
+#endif
+
 namespace hm::slab {
+
+// The default build checks on the fast paths; -DHUGEMEM_HARDENED=OFF removes the checks to
+// measure their cost (the slow paths, reached by anything unusual, still validate).
+inline constexpr bool kHardened = HUGEMEM_HARDENED;
 
 struct ThreadHeap;
 
@@ -64,15 +72,18 @@ static_assert(sizeof(Slab) <= kSlabHeader);
 extern std::uintptr_t g_link_key;  // random per process, set at init
 
 inline std::uintptr_t encode(const FreeObj* next, const void* slot) {
+  if constexpr (!kHardened) return reinterpret_cast<std::uintptr_t>(next);
   return reinterpret_cast<std::uintptr_t>(next) ^ g_link_key ^ (reinterpret_cast<std::uintptr_t>(slot) >> 4);
 }
 inline FreeObj* decode(std::uintptr_t link, const void* slot) {
+  if constexpr (!kHardened) return reinterpret_cast<FreeObj*>(link);
   return reinterpret_cast<FreeObj*>(link ^ g_link_key ^ (reinterpret_cast<std::uintptr_t>(slot) >> 4));
 }
 // Whether p's first word decodes as a freelist link of slab s (end of list or an object in s):
 // true for every free object, and for a live one only if its data happens to equal an encoded
 // link, which needs the random key (probability ~ span / 2^64).
 inline bool looks_free(const Slab* s, const FreeObj* p) {
+  if constexpr (!kHardened) return false;
   FreeObj* n = decode(p->link, p);
   return !n || static_cast<std::uintptr_t>(reinterpret_cast<char*>(n) - s->begin) < s->span;
 }
