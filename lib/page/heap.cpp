@@ -1,5 +1,6 @@
 #include "page/heap.h"
 
+#include <atomic>
 #include <cerrno>
 
 #include "os/env.h"
@@ -11,6 +12,7 @@ namespace {
 
 PageHeap g_heaps[kMaxNodes];
 Config g_config;
+std::atomic<std::size_t> g_arena_count{0};  // over all heaps: arena_limit is per process
 
 std::size_t pages_of(std::size_t bytes) { return bytes >> kPageShift; }
 
@@ -34,6 +36,7 @@ void configure_from_env() {
   c.high = os::env_size("HUGEMEM_RELEASE_HIGH", c.high);
   c.low = os::env_size("HUGEMEM_RELEASE_LOW", c.high < c.low ? c.high : c.low);
   c.arena_limit = os::env_size("HUGEMEM_ARENA_LIMIT", c.arena_limit);
+  c.segregate = os::env_flag("HUGEMEM_SEGREGATE", c.segregate);
   g_config = c;
 }
 
@@ -54,10 +57,15 @@ void* PageHeap::alloc(std::size_t pages, std::size_t align_pages, PageKind kind,
   return alloc_locked(pages, align_order, kind, tag, zeroed);
 }
 
+PageHeap::Lifetime PageHeap::lifetime_of(PageKind k) {
+  return k == PageKind::Large && g_config.segregate ? kShort : kLong;
+}
+
 void* PageHeap::alloc_locked(std::size_t pages, int align_order, PageKind kind, std::uint8_t tag, bool* zeroed) {
   auto n = static_cast<std::uint32_t>(pages);
+  Arena*& list = arenas_[lifetime_of(kind)];
   for (;;) {
-    for (Arena* a = arenas_; a; a = a->next) {
+    for (Arena* a = list; a; a = a->next) {
       std::size_t dirty_before = a->dirty_page_count();
       bool clean = false;
       std::uint32_t idx = a->alloc_pages(n, align_order, &clean);
@@ -71,9 +79,15 @@ void* PageHeap::alloc_locked(std::size_t pages, int align_order, PageKind kind, 
       if (zeroed) *zeroed = clean;
       return a->page(idx);
     }
-    if (narenas_ >= g_config.arena_limit) break;
+    if (g_arena_count.fetch_add(1, std::memory_order_relaxed) >= g_config.arena_limit) {
+      g_arena_count.fetch_sub(1, std::memory_order_relaxed);
+      break;
+    }
     Arena* a = Arena::create(g_config.best, node_, this);
-    if (!a) break;
+    if (!a) {
+      g_arena_count.fetch_sub(1, std::memory_order_relaxed);
+      break;
+    }
     // Running out of hugetlb pages is worth one line; THP -> 4 KiB only happens when mmap
     // itself failed, and then the next allocation fails anyway.
     if (a->backing() != g_config.best && g_config.best <= os::Backing::Huge2M && !warned_fallback_) {
@@ -85,10 +99,9 @@ void* PageHeap::alloc_locked(std::size_t pages, int align_order, PageKind kind, 
     }
     registry_set(a, kArenaSize, reinterpret_cast<std::uintptr_t>(a));
     // Oldest arenas first: new ones fill last, so they are the ones that become empty.
-    Arena** tail = &arenas_;
+    Arena** tail = &list;
     while (*tail) tail = &(*tail)->next;
     *tail = a;
-    ++narenas_;
   }
   errno = ENOMEM;
   return nullptr;
@@ -136,12 +149,14 @@ bool PageHeap::resize(void* p, std::size_t new_pages) {
 void PageHeap::maybe_release() {
   if (dirty_ <= pages_of(g_config.high) || dirty_ < retry_at_) return;
   std::size_t target = pages_of(g_config.low);
-  for (Arena* a = arenas_; a && dirty_ > target; a = a->next) {
-    std::size_t over = dirty_ - target;
-    std::size_t mine = a->dirty_page_count();
-    std::size_t got = a->release(mine > over ? mine - over : 0, a->release_min_order());
-    dirty_ -= got;
-    released_ += got;
+  for (Arena* list : arenas_) {
+    for (Arena* a = list; a && dirty_ > target; a = a->next) {
+      std::size_t over = dirty_ - target;
+      std::size_t mine = a->dirty_page_count();
+      std::size_t got = a->release(mine > over ? mine - over : 0, a->release_min_order());
+      dirty_ -= got;
+      released_ += got;
+    }
   }
   // Dirty memory in blocks smaller than a huge page cannot go back without splitting one; try
   // again only after another (high - low) has accumulated, not on every free.
@@ -151,24 +166,27 @@ void PageHeap::maybe_release() {
 std::size_t PageHeap::trim() {
   LockGuard g(lock_);
   std::size_t got = 0;
-  for (Arena* a = arenas_; a; a = a->next) {
-    // An explicit trim may split transparent huge pages; hugetlb pages can only go whole.
-    int min_order = a->backing() <= os::Backing::Huge2M ? a->release_min_order() : 0;
-    got += a->release(0, min_order);
-  }
   dirty_ = 0;
-  for (Arena* a = arenas_; a; a = a->next) dirty_ += a->dirty_page_count();
+  for (Arena* list : arenas_) {
+    for (Arena* a = list; a; a = a->next) {
+      // An explicit trim may split transparent huge pages; hugetlb pages can only go whole.
+      int min_order = a->backing() <= os::Backing::Huge2M ? a->release_min_order() : 0;
+      got += a->release(0, min_order);
+      dirty_ += a->dirty_page_count();
+    }
+  }
   released_ += got;
-  // Unmap entirely free arenas, keeping the first so a steady program does not remap.
-  if (arenas_) {
-    for (Arena** link = &arenas_->next; *link;) {
+  // Unmap entirely free arenas, keeping the first long-lived one so a steady program does not
+  // remap its metadata.
+  for (Arena*& list : arenas_) {
+    for (Arena** link = &list; *link;) {
       Arena* a = *link;
-      if (!a->empty()) {
+      if (!a->empty() || a == arenas_[kLong]) {
         link = &a->next;
         continue;
       }
       *link = a->next;
-      --narenas_;
+      g_arena_count.fetch_sub(1, std::memory_order_relaxed);
       dirty_ -= a->dirty_page_count();
       got += a->dirty_page_count();
       registry_set(a, kArenaSize, 0);
@@ -180,15 +198,19 @@ std::size_t PageHeap::trim() {
 
 void PageHeap::add_stats(PageStats& s) {
   LockGuard g(lock_);
-  for (Arena* a = arenas_; a; a = a->next) {
-    ++s.arenas;
-    s.mapped += kArenaSize;
-    s.by_backing[static_cast<int>(a->backing())] += kArenaSize;
-    s.free_bytes += a->free_page_count() << kPageShift;
-    s.dirty_free += a->dirty_page_count() << kPageShift;
-    for (int o = 0; o <= kMaxOrder; ++o) s.free_blocks[o] += a->free_blocks(o);
+  for (Arena* list : arenas_) {
+    for (Arena* a = list; a; a = a->next) add_arena_stats(a, s);
   }
   s.released += released_ << kPageShift;
+}
+
+void PageHeap::add_arena_stats(Arena* a, PageStats& s) {
+  ++s.arenas;
+  s.mapped += kArenaSize;
+  s.by_backing[static_cast<int>(a->backing())] += kArenaSize;
+  s.free_bytes += a->free_page_count() << kPageShift;
+  s.dirty_free += a->dirty_page_count() << kPageShift;
+  for (int o = 0; o <= kMaxOrder; ++o) s.free_blocks[o] += a->free_blocks(o);
 }
 
 PageStats page_stats() {

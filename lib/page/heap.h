@@ -8,6 +8,10 @@
 //  - an arena that becomes entirely free beyond the first is unmapped by trim();
 //  - when no arena can serve a request a new one is mapped, unless `arena_limit` arenas exist
 //    (then the allocation fails cleanly: nullptr, errno ENOMEM).
+// Lifetime segregation (the seed's MIGRATE_UNMOVABLE / MOVABLE): slabs and metadata live long
+// and pin their pages; large blocks come and go. Each kind gets arenas of its own, so a few
+// long-lived slabs never split the huge free ranges that large blocks leave behind (tests/page
+// measures the difference). HUGEMEM_SEGREGATE=0 turns it off.
 #pragma once
 
 #include <cstddef>
@@ -26,9 +30,10 @@ struct Config {
   std::size_t high = std::size_t{64} << 20;
   std::size_t low = std::size_t{32} << 20;
   std::size_t arena_limit = 1024;
+  bool segregate = true;
 };
 // Read from the environment once (HUGEMEM_PAGES=1g|2m|thp|4k, HUGEMEM_RELEASE_HIGH,
-// HUGEMEM_RELEASE_LOW, HUGEMEM_ARENA_LIMIT). Default backing: THP (4 KiB if THP is off).
+// HUGEMEM_RELEASE_LOW, HUGEMEM_ARENA_LIMIT, HUGEMEM_SEGREGATE). Default backing: THP (4 KiB if THP is off).
 Config& config();
 void configure_from_env();
 
@@ -67,10 +72,12 @@ class PageHeap {
  private:
   void* alloc_locked(std::size_t pages, int align_order, PageKind kind, std::uint8_t tag, bool* zeroed);
   void maybe_release();
+  static void add_arena_stats(Arena* a, PageStats& s);
 
   SpinLock lock_;
-  Arena* arenas_ = nullptr;
-  std::size_t narenas_ = 0;
+  enum Lifetime { kLong, kShort, kLifetimes };
+  static Lifetime lifetime_of(PageKind k);
+  Arena* arenas_[kLifetimes] = {};
   std::size_t dirty_ = 0;     // sum of the arenas' dirty free pages, in pages
   std::size_t released_ = 0;  // pages
   std::size_t retry_at_ = 0;  // dirty level (pages) at which a failed release is retried
