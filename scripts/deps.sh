@@ -6,7 +6,7 @@ pkgs=(build-essential cmake ninja-build pkg-config git
       libnuma-dev libhwloc-dev libgtest-dev libbenchmark-dev linux-libc-dev
       libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev libdpdk-dev
       qemu-system-x86 busybox-static cpio
-      python3 python3-matplotlib sqlite3 valgrind time clang libclang-rt-14-dev)
+      python3 python3-matplotlib sqlite3 xz-utils valgrind time linux-perf clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
