@@ -42,10 +42,12 @@ void configure_from_env() {
 
 PageHeap& PageHeap::of_node(int node) {
   if (node < 0 || node >= kMaxNodes) node = 0;
-  PageHeap& h = g_heaps[node];
-  h.node_ = node;
-  return h;
+  return g_heaps[node];
 }
+
+// A heap's node is its index in g_heaps: derived, never stored, so looking a heap up writes
+// nothing (threads on every node call of_node concurrently).
+int PageHeap::node() const { return static_cast<int>(this - g_heaps); }
 
 void* PageHeap::alloc(std::size_t pages, std::size_t align_pages, PageKind kind, std::uint8_t tag, bool* zeroed) {
   if (pages == 0 || pages > (kArenaPages >> 1)) {
@@ -83,7 +85,7 @@ void* PageHeap::alloc_locked(std::size_t pages, int align_order, PageKind kind, 
       g_arena_count.fetch_sub(1, std::memory_order_relaxed);
       break;
     }
-    Arena* a = Arena::create(g_config.best, node_, this);
+    Arena* a = Arena::create(g_config.best, node(), this);
     if (!a) {
       g_arena_count.fetch_sub(1, std::memory_order_relaxed);
       break;

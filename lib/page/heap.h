@@ -51,6 +51,7 @@ struct PageStats {
 class PageHeap {
  public:
   static PageHeap& of_node(int node);
+  int node() const;
 
   // `pages` pages aligned to `align_pages` (a power of two), marked `kind` with `tag`.
   // nullptr + ENOMEM when no arena can hold it and no new one can be mapped.
@@ -81,7 +82,6 @@ class PageHeap {
   std::size_t dirty_ = 0;     // sum of the arenas' dirty free pages, in pages
   std::size_t released_ = 0;  // pages
   std::size_t retry_at_ = 0;  // dirty level (pages) at which a failed release is retried
-  int node_ = 0;
   bool warned_fallback_ = false;
 };
 
