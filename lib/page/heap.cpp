@@ -35,6 +35,7 @@ void configure_from_env() {
   }
   c.high = os::env_size("HUGEMEM_RELEASE_HIGH", c.high);
   c.low = os::env_size("HUGEMEM_RELEASE_LOW", c.high < c.low ? c.high : c.low);
+  c.delay_ms = os::env_size("HUGEMEM_RELEASE_DELAY_MS", c.delay_ms);
   c.arena_limit = os::env_size("HUGEMEM_ARENA_LIMIT", c.arena_limit);
   c.segregate = os::env_flag("HUGEMEM_SEGREGATE", c.segregate);
   g_config = c;
@@ -56,7 +57,10 @@ void* PageHeap::alloc(std::size_t pages, std::size_t align_pages, PageKind kind,
   }
   int align_order = order_for_pages(align_pages);
   LockGuard g(lock_);
-  return alloc_locked(pages, align_order, kind, tag, zeroed);
+  void* p = alloc_locked(pages, align_order, kind, tag, zeroed);
+  // A heap that stays above high without further frees still releases once the delay is over.
+  if (dirty_ > pages_of(g_config.high)) maybe_release();
+  return p;
 }
 
 PageHeap::Lifetime PageHeap::lifetime_of(PageKind k) {
@@ -149,7 +153,18 @@ bool PageHeap::resize(void* p, std::size_t new_pages) {
 }
 
 void PageHeap::maybe_release() {
-  if (dirty_ <= pages_of(g_config.high) || dirty_ < retry_at_) return;
+  std::size_t high = pages_of(g_config.high);
+  if (dirty_ <= high) {
+    over_since_ = 0;
+    return;
+  }
+  if (dirty_ < retry_at_) return;
+  if (g_config.delay_ms && dirty_ <= 4 * high) {
+    std::uint64_t now = os::monotonic_ms();
+    if (over_since_ == 0) over_since_ = now;
+    if (now - over_since_ < g_config.delay_ms) return;
+  }
+  over_since_ = 0;
   std::size_t target = pages_of(g_config.low);
   for (Arena* list : arenas_) {
     for (Arena* a = list; a && dirty_ > target; a = a->next) {
