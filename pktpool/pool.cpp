@@ -39,6 +39,9 @@ std::unique_ptr<Pool> Pool::create(const Config& cfg) {
   }
   if (cfg.count == 0 || cfg.count > (std::uint32_t{1} << 31) || cfg.cache_size > kMaxCacheSize)
     return fail(EINVAL);
+  // The page layer ignores a binding on one-node machines: a node that does not exist is the
+  // caller's mistake, caught here on every machine rather than only on NUMA ones.
+  if (cfg.node < -1 || cfg.node >= os::machine().numa_nodes) return fail(EINVAL);
 
   std::unique_ptr<Pool> p(new (std::nothrow) Pool);
   if (!p) return fail(ENOMEM);
@@ -48,6 +51,7 @@ std::unique_ptr<Pool> Pool::create(const Config& cfg) {
   p->cache_size_ = cfg.cache_size;
   p->debug_ = cfg.debug;
   p->iova_mode_ = cfg.iova;
+  p->node_ = cfg.node;
   if (cfg.elt_size == 0) {
     p->headroom_ = cfg.headroom;
     p->buf_len_ = static_cast<std::uint16_t>(cfg.headroom + cfg.data_room);

@@ -2,7 +2,10 @@
 // ratios are fair, and the DPDK side's entry points.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <random>
+#include <sched.h>
 #include <string>
 
 namespace hm::pkt::bench {
@@ -24,6 +27,40 @@ inline void** scratch_array() {
   thread_local std::minstd_rand rng(std::random_device{}());
   return buf + rng() % 64 * 8;  // room for 512 pointers after the largest offset
 }
+
+// The hand-off benchmark: thread 0 allocates mbufs in bursts and passes them to thread 1, which
+// frees them (an RX core feeding a worker core). Both pools' halves pass pointers through this
+// same single-producer single-consumer queue, so the difference between them is the pools':
+// the producer's cache runs dry and refills from the shared ring, the consumer's overflows and
+// flushes to it. Internal linkage: each half compiles its own copy with its own flags.
+inline constexpr unsigned kHandoffBurst = 32;
+namespace {
+class Handoff {
+ public:
+  // Waits for room, then publishes the burst.
+  void push(void* const* objs) {
+    std::uint32_t t = tail_.load(std::memory_order_relaxed);
+    while (t - head_.load(std::memory_order_acquire) > kSlots - kHandoffBurst) wait();
+    for (unsigned i = 0; i < kHandoffBurst; ++i) slots_[(t + i) % kSlots] = objs[i];
+    tail_.store(t + kHandoffBurst, std::memory_order_release);
+  }
+  // Waits for a whole burst, then takes it.
+  void pop(void** objs) {
+    std::uint32_t h = head_.load(std::memory_order_relaxed);
+    while (tail_.load(std::memory_order_acquire) - h < kHandoffBurst) wait();
+    for (unsigned i = 0; i < kHandoffBurst; ++i) objs[i] = slots_[(h + i) % kSlots];
+    head_.store(h + kHandoffBurst, std::memory_order_release);
+  }
+
+ private:
+  // The other thread may be off-CPU (2 cores shared with other work): give the core away.
+  static void wait() { sched_yield(); }
+  static constexpr std::uint32_t kSlots = 1024;
+  alignas(128) std::atomic<std::uint32_t> head_{0};
+  alignas(128) std::atomic<std::uint32_t> tail_{0};
+  alignas(128) void* slots_[kSlots];
+};
+}  // namespace
 
 // Starts DPDK's EAL with `args`; false and a reason when it cannot (the DPDK benchmarks then
 // report an error and ours still run).

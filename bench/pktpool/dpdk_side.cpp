@@ -93,6 +93,26 @@ void BM_mbuf_dpdk(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+void BM_handoff_dpdk(benchmark::State& state) {
+  static Handoff q;
+  rte_mempool* mp = g_ready ? pools().mbufs : nullptr;
+  if (!usable(state, mp)) return;
+  LcoreScope lcore;
+  if (!lcore.ok()) return state.SkipWithError("rte_thread_register failed: no per-lcore cache");
+  rte_mbuf* ms[kHandoffBurst];
+  bool producer = state.thread_index() == 0;
+  for (auto _ : state) {
+    if (producer) {
+      while (rte_pktmbuf_alloc_bulk(mp, ms, kHandoffBurst) != 0) sched_yield();
+      q.push(reinterpret_cast<void**>(ms));
+    } else {
+      q.pop(reinterpret_cast<void**>(ms));
+      for (rte_mbuf* m : ms) rte_pktmbuf_free(m);
+    }
+  }
+  state.SetItemsProcessed(producer ? state.iterations() * kHandoffBurst : 0);
+}
+
 }  // namespace
 
 bool dpdk_init(const std::string& args, std::string* why) {
@@ -119,5 +139,6 @@ BENCHMARK_TEMPLATE(BM_getput_dpdk, 1)->Threads(1)->Threads(2);
 BENCHMARK_TEMPLATE(BM_getput_dpdk, 4)->Threads(1)->Threads(2);
 BENCHMARK_TEMPLATE(BM_getput_dpdk, 32)->Threads(1)->Threads(2);
 BENCHMARK(BM_mbuf_dpdk)->Threads(1)->Threads(2);
+BENCHMARK(BM_handoff_dpdk)->Threads(2);
 
 }  // namespace hm::pkt::bench

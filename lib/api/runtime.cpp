@@ -1,6 +1,8 @@
 #include "api/runtime.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <atomic>
 
@@ -17,10 +19,16 @@ __thread slab::ThreadHeap* t_own_heap __attribute__((tls_model("initial-exec")))
 
 namespace {
 
-enum : int { kUninit, kIniting, kReady };
-std::atomic<int> g_state{kUninit};
+// 0 before init, kReady after, and while initialising the pid of the process doing it: a child
+// forked in the middle of init inherits a pid not its own, from a thread it does not have, and
+// knows to start over instead of waiting forever.
+constexpr pid_t kReady = -1;
+std::atomic<pid_t> g_state{0};
 pthread_key_t g_key;
 bool g_key_ok = false;
+// Where HUGEMEM_SHOW_STATS writes at exit: a duplicate of stderr taken at init, so the report
+// survives a program that closes (or reuses) fd 2 before it exits.
+int g_stats_fd = -1;
 
 // Runs when a thread exits (and again, up to PTHREAD_DESTRUCTOR_ITERATIONS times, if a later
 // destructor allocated and so made a new heap).
@@ -50,24 +58,32 @@ void after_fork_child() {
 }
 
 void init() {
-  int expected = kUninit;
-  if (!g_state.compare_exchange_strong(expected, kIniting, std::memory_order_acq_rel)) {
-    while (g_state.load(std::memory_order_acquire) != kReady) __builtin_ia32_pause();
-    return;
+  const pid_t self = getpid();
+  for (pid_t seen = 0; !g_state.compare_exchange_weak(seen, self, std::memory_order_acq_rel); seen = 0) {
+    if (seen == kReady) return;
+    if (seen == self) __builtin_ia32_pause();  // another thread is initialising: microseconds
+    else g_state.compare_exchange_strong(seen, 0, std::memory_order_acq_rel);  // forked mid-init
   }
   // Nothing here may allocate: probing reads /sys into stack buffers, env() scans environ.
   page::configure_from_env();
   slab::g_link_key = os::random_u64();
   slab::g_checked = os::env_flag("HUGEMEM_CHECK", false);
+  if (os::env_flag("HUGEMEM_SHOW_STATS", false)) g_stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
   g_state.store(kReady, std::memory_order_release);
   // These may allocate (glibc's atfork list grows with malloc); the heap is usable by now.
   g_key_ok = pthread_key_create(&g_key, thread_exit) == 0;
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
+// Initialises at load time, before main and (usually) before the program starts threads, so the
+// fork handlers are registered before any fork can copy a lock held by another thread.
+__attribute__((constructor)) void init_at_load() {
+  if (g_state.load(std::memory_order_acquire) != kReady) init();
+}
+
 // HUGEMEM_SHOW_STATS=1 prints the statistics when the program exits.
 __attribute__((destructor)) void show_stats_at_exit() {
-  if (os::env_flag("HUGEMEM_SHOW_STATS", false)) hm_print_stats();
+  if (os::env_flag("HUGEMEM_SHOW_STATS", false)) print_stats(g_stats_fd >= 0 ? g_stats_fd : 2);
 }
 
 }  // namespace

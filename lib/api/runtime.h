@@ -17,6 +17,9 @@ extern __thread slab::ThreadHeap* t_own_heap __attribute__((tls_model("initial-e
 // heap's metadata cannot be mapped (errno ENOMEM).
 slab::ThreadHeap* heap_slow();
 
+// Writes the statistics (malloc_stats' text) to fd.
+void print_stats(int fd);
+
 inline slab::ThreadHeap* heap() {
   slab::ThreadHeap* h = t_own_heap;
   return __builtin_expect(h != nullptr, 1) ? h : heap_slow();

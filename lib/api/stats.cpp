@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "api/runtime.h"
 #include "hugemem/hugemem.h"
 #include "os/env.h"
 #include "page/desc.h"
@@ -56,7 +57,7 @@ HM_EXPORT void hm_get_stats(struct hm_stats* out) noexcept {
   for (int b = 0; b < os::kBackingKinds; ++b) out->bytes_by_backing[b] = ps.by_backing[b];
 }
 
-HM_EXPORT void hm_print_stats(void) noexcept {
+void api::print_stats(int fd) {
   int saved = errno;
   hm_stats s;
   hm_get_stats(&s);
@@ -67,7 +68,7 @@ HM_EXPORT void hm_print_stats(void) noexcept {
     m << "hugemem: allocated " << s.allocated << " B, active " << s.active << " B, mapped " << s.mapped
       << " B in " << s.arenas << " arenas (+" << ps.direct << " B direct), free not yet released "
       << s.resident_free << " B, released " << s.released << " B";
-    m.write_to_stderr();
+    m.write_to(fd);
   }
   {
     os::Message m;
@@ -79,16 +80,18 @@ HM_EXPORT void hm_print_stats(void) noexcept {
     for (int o = 0; o <= page::kMaxOrder; ++o) {
       if (ps.free_blocks[o]) m << ' ' << o << ':' << ps.free_blocks[o];
     }
-    m.write_to_stderr();
+    m.write_to(fd);
   }
   os::Message m;
   m << "hugemem: live objects per class (size:count):";
   for (int c = 0; c < slab::kClasses; ++c) {
     if (t.live_objects[c]) m << ' ' << slab::class_size(c) << ':' << t.live_objects[c];
   }
-  m.write_to_stderr();
+  m.write_to(fd);
   errno = saved;
 }
+
+HM_EXPORT void hm_print_stats(void) noexcept { api::print_stats(2); }
 
 #ifdef HUGEMEM_OVERRIDE
 HM_EXPORT struct mallinfo2 mallinfo2(void) noexcept {

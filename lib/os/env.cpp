@@ -87,14 +87,14 @@ Message& Message::hex(std::uint64_t v) {
 
 Message& Message::operator<<(const void* p) { return hex(reinterpret_cast<std::uintptr_t>(p)); }
 
-void Message::write_to_stderr() const {
+void Message::write_to(int fd) const {
   char line[sizeof buf_ + 1];
   std::memcpy(line, buf_, len_);
   std::size_t n = len_;
   if (n == 0 || line[n - 1] != '\n') line[n++] = '\n';
   std::size_t off = 0;
   while (off < n) {
-    long w = ::write(2, line + off, n - off);
+    long w = ::write(fd, line + off, n - off);
     if (w <= 0) break;
     off += static_cast<std::size_t>(w);
   }

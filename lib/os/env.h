@@ -27,7 +27,8 @@ class Message {
   Message& operator<<(long long v) { return *this << static_cast<std::int64_t>(v); }
   Message& operator<<(const void* p);
   Message& hex(std::uint64_t v);
-  void write_to_stderr() const;
+  void write_to(int fd) const;  // one write(2) (retried while partial); errors ignored
+  void write_to_stderr() const { write_to(2); }
   const char* c_str() const { return buf_; }
   std::size_t size() const { return len_; }
 

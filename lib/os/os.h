@@ -106,6 +106,9 @@ std::uint64_t virt_to_phys(const void* p);
 // A non-zero random value (getrandom, falling back to the clock): keys for freelist encoding.
 std::uint64_t random_u64();
 
+// Milliseconds on a monotonic clock (coarse: a few ms resolution), for delays and decay.
+std::uint64_t monotonic_ms();
+
 // ---- Fault injection (tests only) ----
 // Makes the next `n` calls of map() fail with ENOMEM (decommit too, if `decommits` is set).
 // Thread-safe; n = 0 switches it off.

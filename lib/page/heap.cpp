@@ -35,6 +35,7 @@ void configure_from_env() {
   }
   c.high = os::env_size("HUGEMEM_RELEASE_HIGH", c.high);
   c.low = os::env_size("HUGEMEM_RELEASE_LOW", c.high < c.low ? c.high : c.low);
+  c.delay_ms = os::env_size("HUGEMEM_RELEASE_DELAY_MS", c.delay_ms);
   c.arena_limit = os::env_size("HUGEMEM_ARENA_LIMIT", c.arena_limit);
   c.segregate = os::env_flag("HUGEMEM_SEGREGATE", c.segregate);
   g_config = c;
@@ -42,10 +43,12 @@ void configure_from_env() {
 
 PageHeap& PageHeap::of_node(int node) {
   if (node < 0 || node >= kMaxNodes) node = 0;
-  PageHeap& h = g_heaps[node];
-  h.node_ = node;
-  return h;
+  return g_heaps[node];
 }
+
+// A heap's node is its index in g_heaps: derived, never stored, so looking a heap up writes
+// nothing (threads on every node call of_node concurrently).
+int PageHeap::node() const { return static_cast<int>(this - g_heaps); }
 
 void* PageHeap::alloc(std::size_t pages, std::size_t align_pages, PageKind kind, std::uint8_t tag, bool* zeroed) {
   if (pages == 0 || pages > (kArenaPages >> 1)) {
@@ -54,7 +57,10 @@ void* PageHeap::alloc(std::size_t pages, std::size_t align_pages, PageKind kind,
   }
   int align_order = order_for_pages(align_pages);
   LockGuard g(lock_);
-  return alloc_locked(pages, align_order, kind, tag, zeroed);
+  void* p = alloc_locked(pages, align_order, kind, tag, zeroed);
+  // A heap that stays above high without further frees still releases once the delay is over.
+  if (dirty_ > pages_of(g_config.high)) maybe_release();
+  return p;
 }
 
 PageHeap::Lifetime PageHeap::lifetime_of(PageKind k) {
@@ -83,7 +89,7 @@ void* PageHeap::alloc_locked(std::size_t pages, int align_order, PageKind kind, 
       g_arena_count.fetch_sub(1, std::memory_order_relaxed);
       break;
     }
-    Arena* a = Arena::create(g_config.best, node_, this);
+    Arena* a = Arena::create(g_config.best, node(), this);
     if (!a) {
       g_arena_count.fetch_sub(1, std::memory_order_relaxed);
       break;
@@ -147,7 +153,18 @@ bool PageHeap::resize(void* p, std::size_t new_pages) {
 }
 
 void PageHeap::maybe_release() {
-  if (dirty_ <= pages_of(g_config.high) || dirty_ < retry_at_) return;
+  std::size_t high = pages_of(g_config.high);
+  if (dirty_ <= high) {
+    over_since_ = 0;
+    return;
+  }
+  if (dirty_ < retry_at_) return;
+  if (g_config.delay_ms && dirty_ <= 4 * high) {
+    std::uint64_t now = os::monotonic_ms();
+    if (over_since_ == 0) over_since_ = now;
+    if (now - over_since_ < g_config.delay_ms) return;
+  }
+  over_since_ = 0;
   std::size_t target = pages_of(g_config.low);
   for (Arena* list : arenas_) {
     for (Arena* a = list; a && dirty_ > target; a = a->next) {

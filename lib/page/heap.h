@@ -4,7 +4,10 @@
 //
 // Watermarks, per heap, on the free pages that still hold memory ("dirty"):
 //  - above `high`, dirty free blocks of at least one huge page (never splitting a THP) are
-//    given back to the OS at once, largest first, until `low` remain;
+//    given back to the OS, largest first, until `low` remain: once the heap has stayed above
+//    `high` for `delay_ms`, or at once above 4 x high. Freed memory is most often reused within
+//    moments (a buffer freed and allocated again); giving it back at once would make every
+//    such reuse fault in and clear its pages again;
 //  - an arena that becomes entirely free beyond the first is unmapped by trim();
 //  - when no arena can serve a request a new one is mapped, unless `arena_limit` arenas exist
 //    (then the allocation fails cleanly: nullptr, errno ENOMEM).
@@ -29,11 +32,12 @@ struct Config {
   os::Backing best = os::Backing::THP;  // first backing tried for arenas
   std::size_t high = std::size_t{64} << 20;
   std::size_t low = std::size_t{32} << 20;
+  std::size_t delay_ms = 100;  // 0: release as soon as `high` is crossed
   std::size_t arena_limit = 1024;
   bool segregate = true;
 };
 // Read from the environment once (HUGEMEM_PAGES=1g|2m|thp|4k, HUGEMEM_RELEASE_HIGH,
-// HUGEMEM_RELEASE_LOW, HUGEMEM_ARENA_LIMIT, HUGEMEM_SEGREGATE). Default backing: THP (4 KiB if THP is off).
+// HUGEMEM_RELEASE_LOW, HUGEMEM_RELEASE_DELAY_MS, HUGEMEM_ARENA_LIMIT, HUGEMEM_SEGREGATE). Default backing: THP (4 KiB if THP is off).
 Config& config();
 void configure_from_env();
 
@@ -51,6 +55,7 @@ struct PageStats {
 class PageHeap {
  public:
   static PageHeap& of_node(int node);
+  int node() const;
 
   // `pages` pages aligned to `align_pages` (a power of two), marked `kind` with `tag`.
   // nullptr + ENOMEM when no arena can hold it and no new one can be mapped.
@@ -81,7 +86,7 @@ class PageHeap {
   std::size_t dirty_ = 0;     // sum of the arenas' dirty free pages, in pages
   std::size_t released_ = 0;  // pages
   std::size_t retry_at_ = 0;  // dirty level (pages) at which a failed release is retried
-  int node_ = 0;
+  std::uint64_t over_since_ = 0;  // monotonic ms when dirty_ last rose above high; 0: not above
   bool warned_fallback_ = false;
 };
 

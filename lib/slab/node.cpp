@@ -11,7 +11,6 @@ NodeSlabs g_nodes[page::kMaxNodes];
 
 NodeSlabs& NodeSlabs::of(int node) {
   if (node < 0 || node >= page::kMaxNodes) node = 0;
-  g_nodes[node].node_ = node;
   return g_nodes[node];
 }
 

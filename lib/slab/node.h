@@ -39,7 +39,6 @@ class NodeSlabs {
   page::SpinLock lock_;
   SlabList partial_[kClasses];
   std::size_t empties_[kClasses] = {};
-  int node_ = 0;
 };
 
 // A slab freshly carved from the page layer for class c on `node`, owned by h; nullptr + ENOMEM.

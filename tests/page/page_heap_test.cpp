@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "page/direct.h"
@@ -100,6 +102,34 @@ TEST(PageHeap, FreeAboveTheHighWatermarkGivesMemoryBack) {
   config() = saved;
   EXPECT_GE(page_stats().released - released, std::size_t{56} << 20);
   EXPECT_LT(rss_after, rss_full - 50 * 1024) << "RSS must drop by most of the 64 MiB";
+}
+
+// Between high and 4 x high, freed memory waits out the delay (it is often reused at once), then
+// goes back on the next call into the heap, an allocation as much as a free.
+TEST(PageHeap, ModestExcessGoesBackAfterTheDelay) {
+  PageHeap& h = fresh_heap(6);
+  Config saved = config();
+  config().high = 8 << 20;
+  config().low = 4 << 20;
+  config().delay_ms = 300;
+  constexpr std::size_t kPages = (24 << 20) >> kPageShift;  // 3 x high: not an emergency
+  auto* p = static_cast<char*>(h.alloc(kPages, 512, PageKind::Large, 0, nullptr));
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 1, kPages << kPageShift);
+  std::size_t released = page_stats().released;
+  h.free(p, 0);
+  EXPECT_EQ(page_stats().released, released) << "released before the delay";
+  void* reuse = h.alloc(kPages, 512, PageKind::Large, 0, nullptr);
+  EXPECT_EQ(reuse, p) << "the freed block is served again, still resident";
+  h.free(reuse, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  void* one = h.alloc(1, 1, PageKind::Large, 0, nullptr);
+  ASSERT_NE(one, nullptr);
+  std::size_t got = page_stats().released - released;
+  h.free(one, 0);
+  h.trim();
+  config() = saved;
+  EXPECT_GE(got, std::size_t{16} << 20) << "released down to low once the delay passed";
 }
 
 // Slabs and large blocks allocated interleaved, then every large block freed: the share of the

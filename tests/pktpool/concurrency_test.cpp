@@ -16,7 +16,7 @@ namespace {
 
 using namespace hm::pkt;
 
-TEST(Concurrency, RingPassesEveryTokenOnceAndKeepsEachProducersOrder) {
+TEST(PktConcurrency, RingPassesEveryTokenOnceAndKeepsEachProducersOrder) {
   constexpr std::uintptr_t kPerProducer = 200000;
   constexpr int kProducers = 2, kConsumers = 2;
   Ring ring(64);
@@ -138,13 +138,13 @@ void pass_mbufs(Debug debug) {
   EXPECT_EQ(pool->put_bulk(all.data(), 2048), Status::Ok);
 }
 
-TEST(Concurrency, ProducersAndConsumersPassMbufsAndLoseNone) { pass_mbufs(Debug::Off); }
-TEST(Concurrency, DebugModeHasNoFalseAlarmsUnderConcurrency) { pass_mbufs(Debug::Report); }
+TEST(PktConcurrency, ProducersAndConsumersPassMbufsAndLoseNone) { pass_mbufs(Debug::Off); }
+TEST(PktConcurrency, DebugModeHasNoFalseAlarmsUnderConcurrency) { pass_mbufs(Debug::Report); }
 
 // Threads that hold objects for a while, with bulk sizes around the cache size, on a pool small
 // enough to run dry often. Each stamps what it holds with its id and checks the stamp before
 // giving it back: an element handed to two threads at once would show.
-TEST(Concurrency, ContendedGetPutNeverHandsOneElementToTwoThreads) {
+TEST(PktConcurrency, ContendedGetPutNeverHandsOneElementToTwoThreads) {
   constexpr int kThreads = 4;
   // 128 elements: one thread holding up to 64 + 47 plus its cache can already run it dry.
   auto pool = Pool::create(test::raw_config(128, 64, 16));

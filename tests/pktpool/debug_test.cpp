@@ -30,7 +30,7 @@ void expect_intact(Pool& p) {
   EXPECT_EQ(p.put_bulk(all.data(), p.count()), Status::Ok);
 }
 
-TEST(Debug, DoublePutIsReportedAndLeftOut) {
+TEST(PktDebug, DoublePutIsReportedAndLeftOut) {
   for (std::uint32_t cache : {0u, 8u}) {
     auto p = debug_pool(Debug::Report, cache);
     ASSERT_TRUE(p);
@@ -47,7 +47,7 @@ TEST(Debug, DoublePutIsReportedAndLeftOut) {
   }
 }
 
-TEST(Debug, ForeignObjectsAreReportedAndLeftOut) {
+TEST(PktDebug, ForeignObjectsAreReportedAndLeftOut) {
   auto p = debug_pool(Debug::Report);
   auto other = debug_pool(Debug::Report);
   ASSERT_TRUE(p && other);
@@ -67,7 +67,7 @@ TEST(Debug, ForeignObjectsAreReportedAndLeftOut) {
   expect_intact(*p);
 }
 
-TEST(Debug, ABulkPutWithABadObjectPutsTheGoodOnes) {
+TEST(PktDebug, ABulkPutWithABadObjectPutsTheGoodOnes) {
   auto p = debug_pool(Debug::Report);
   ASSERT_TRUE(p);
   void* objs[4];
@@ -80,7 +80,7 @@ TEST(Debug, ABulkPutWithABadObjectPutsTheGoodOnes) {
   expect_intact(*p);
 }
 
-TEST(Debug, MbufDoubleFreeIsCaught) {
+TEST(PktDebug, MbufDoubleFreeIsCaught) {
   Config cfg = test::mbuf_config(8);
   cfg.debug = Debug::Report;
   auto p = Pool::create(cfg);
@@ -94,7 +94,7 @@ TEST(Debug, MbufDoubleFreeIsCaught) {
   EXPECT_EQ(p->stats().debug_errors, 1u);
 }
 
-TEST(Debug, OffModeDoesNotCheck) {
+TEST(PktDebug, OffModeDoesNotCheck) {
   auto p = debug_pool(Debug::Off);
   ASSERT_TRUE(p);
   EXPECT_EQ(p->debug(), Debug::Off);
@@ -104,7 +104,7 @@ TEST(Debug, OffModeDoesNotCheck) {
   EXPECT_EQ(p->stats().debug_errors, 0u);
 }
 
-TEST(DebugDeathTest, AbortModeAbortsOnDoublePut) {
+TEST(PktDebugDeathTest, AbortModeAbortsOnDoublePut) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   auto p = debug_pool(Debug::Abort);
   ASSERT_TRUE(p);
@@ -114,7 +114,7 @@ TEST(DebugDeathTest, AbortModeAbortsOnDoublePut) {
   EXPECT_DEATH(p->put(o), "hugemem pktpool: double put of 0x[0-9a-f]+ \\(element [0-9]+\\) in pool 'dbg'");
 }
 
-TEST(DebugDeathTest, AbortModeAbortsOnForeignObject) {
+TEST(PktDebugDeathTest, AbortModeAbortsOnForeignObject) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   auto p = debug_pool(Debug::Abort);
   ASSERT_TRUE(p);

@@ -14,7 +14,7 @@ namespace {
 using namespace hm::pkt;
 using hm::pkt::test::mbuf_config;
 
-TEST(Mbuf, HeaderIsTwoCacheLinesFollowedByItsBuffer) {
+TEST(PktMbuf, HeaderIsTwoCacheLinesFollowedByItsBuffer) {
   auto p = Pool::create(mbuf_config(64));
   ASSERT_TRUE(p);
   EXPECT_TRUE(p->is_mbuf_pool());
@@ -31,7 +31,7 @@ TEST(Mbuf, HeaderIsTwoCacheLinesFollowedByItsBuffer) {
   });
 }
 
-TEST(Mbuf, AllocGivesAFreshPacketWithTheConfiguredHeadroom) {
+TEST(PktMbuf, AllocGivesAFreshPacketWithTheConfiguredHeadroom) {
   Config cfg = mbuf_config(8);
   cfg.headroom = 64;
   cfg.data_room = 1000;
@@ -68,7 +68,7 @@ TEST(Mbuf, AllocGivesAFreshPacketWithTheConfiguredHeadroom) {
   EXPECT_EQ(p->stats().in_use, 0u);
 }
 
-TEST(Mbuf, PrependAppendAdjTrimStayInsideTheBuffer) {
+TEST(PktMbuf, PrependAppendAdjTrimStayInsideTheBuffer) {
   auto p = Pool::create(mbuf_config(4));
   ASSERT_TRUE(p);
   Mbuf* m = Mbuf::alloc(*p);
@@ -102,7 +102,7 @@ TEST(Mbuf, PrependAppendAdjTrimStayInsideTheBuffer) {
   Mbuf::free(m);
 }
 
-TEST(Mbuf, ChainsGrowAtTheLastSegmentAndAreFreedWhole) {
+TEST(PktMbuf, ChainsGrowAtTheLastSegmentAndAreFreedWhole) {
   auto p = Pool::create(mbuf_config(8, 0));
   ASSERT_TRUE(p);
   Mbuf* a = Mbuf::alloc(*p);
@@ -136,7 +136,7 @@ TEST(Mbuf, ChainsGrowAtTheLastSegmentAndAreFreedWhole) {
   for (Mbuf* x : all) Mbuf::free(x);
 }
 
-TEST(Mbuf, SharedSegmentsGoBackWhenTheLastReferenceIsDropped) {
+TEST(PktMbuf, SharedSegmentsGoBackWhenTheLastReferenceIsDropped) {
   auto p = Pool::create(mbuf_config(4, 0));
   ASSERT_TRUE(p);
   Mbuf* m = Mbuf::alloc(*p);
@@ -151,7 +151,7 @@ TEST(Mbuf, SharedSegmentsGoBackWhenTheLastReferenceIsDropped) {
   Mbuf::free(nullptr);
 }
 
-TEST(Mbuf, SharedSegmentInsideAChainOutlivesTheChain) {
+TEST(PktMbuf, SharedSegmentInsideAChainOutlivesTheChain) {
   auto p = Pool::create(mbuf_config(4, 0));
   ASSERT_TRUE(p);
   Mbuf* head = Mbuf::alloc(*p);

@@ -15,7 +15,7 @@ namespace {
 using namespace hm::pkt;
 using hm::pkt::test::raw_config;
 
-TEST(Pool, RejectsBadConfigs) {
+TEST(PktPool, RejectsBadConfigs) {
   errno = 0;
   EXPECT_FALSE(Pool::create(raw_config(0, 64, 0)));
   EXPECT_EQ(errno, EINVAL);
@@ -29,7 +29,7 @@ TEST(Pool, RejectsBadConfigs) {
   EXPECT_EQ(errno, EINVAL);
 }
 
-TEST(Pool, MapFailureIsAnErrorAndLeaksNothing) {
+TEST(PktPool, MapFailureIsAnErrorAndLeaksNothing) {
   long live = hm::os::live_mappings();
   hm::os::fail_next_maps(16);  // every backing of the fallback chain
   errno = 0;
@@ -39,7 +39,7 @@ TEST(Pool, MapFailureIsAnErrorAndLeaksNothing) {
   EXPECT_EQ(hm::os::live_mappings(), live);
 }
 
-TEST(Pool, ElementsAreCacheLineAlignedDistinctAndIndexable) {
+TEST(PktPool, ElementsAreCacheLineAlignedDistinctAndIndexable) {
   auto p = Pool::create(raw_config(1000, 100, 0));
   ASSERT_TRUE(p);
   EXPECT_EQ(p->count(), 1000u);
@@ -61,7 +61,7 @@ TEST(Pool, ElementsAreCacheLineAlignedDistinctAndIndexable) {
   EXPECT_EQ(p->index_of(&local), Pool::npos);
 }
 
-TEST(Pool, UncachedBulkIsAllOrNothing) {
+TEST(PktPool, UncachedBulkIsAllOrNothing) {
   auto p = Pool::create(raw_config(100, 64, 0));
   ASSERT_TRUE(p);
   std::vector<void*> a(60), b(41);
@@ -75,7 +75,7 @@ TEST(Pool, UncachedBulkIsAllOrNothing) {
   EXPECT_EQ(p->get_bulk(b.data(), 101), Status::Invalid) << "more than the pool holds";
 }
 
-TEST(Pool, CachedBulkIsAllOrNothingAndCanTakeEverything) {
+TEST(PktPool, CachedBulkIsAllOrNothingAndCanTakeEverything) {
   auto p = Pool::create(raw_config(100, 64, 32));
   ASSERT_TRUE(p);
   std::vector<void*> a(30), b(71);
@@ -93,7 +93,7 @@ TEST(Pool, CachedBulkIsAllOrNothingAndCanTakeEverything) {
   EXPECT_EQ(p->stats().in_use, 0u);
 }
 
-TEST(Pool, ExhaustionIsAnErrorAndThePoolRecovers) {
+TEST(PktPool, ExhaustionIsAnErrorAndThePoolRecovers) {
   auto p = Pool::create(raw_config(100, 64, 16));
   ASSERT_TRUE(p);
   std::vector<void*> got;
@@ -112,7 +112,7 @@ TEST(Pool, ExhaustionIsAnErrorAndThePoolRecovers) {
 // The documented policy, to the object: a miss refills to n + size/2; a put above
 // flush_thresh = size * 3/2 flushes down to size/2. With size 64: a get-only thread goes to the
 // ring once per 33 single gets, a put-only thread once per 64 single puts.
-TEST(Pool, CacheRefillsAndFlushesInBulkAtTheThresholds) {
+TEST(PktPool, CacheRefillsAndFlushesInBulkAtTheThresholds) {
   auto p = Pool::create(raw_config(1000, 64, 64));
   ASSERT_TRUE(p);
   std::vector<void*> got(640);
@@ -133,7 +133,7 @@ TEST(Pool, CacheRefillsAndFlushesInBulkAtTheThresholds) {
   EXPECT_EQ(s.flushes, 9u);
 }
 
-TEST(Pool, RequestsBiggerThanTheCacheBypassIt) {
+TEST(PktPool, RequestsBiggerThanTheCacheBypassIt) {
   auto p = Pool::create(raw_config(1000, 64, 64));
   ASSERT_TRUE(p);
   void* o;
@@ -148,7 +148,7 @@ TEST(Pool, RequestsBiggerThanTheCacheBypassIt) {
   EXPECT_EQ(p->thread_stats().flushes, 0u);
 }
 
-TEST(Pool, FlushCacheGivesEverythingBackToTheRing) {
+TEST(PktPool, FlushCacheGivesEverythingBackToTheRing) {
   auto p = Pool::create(raw_config(100, 64, 16));
   ASSERT_TRUE(p);
   void* o;
@@ -161,7 +161,47 @@ TEST(Pool, FlushCacheGivesEverythingBackToTheRing) {
   p->put(o);
 }
 
-TEST(Pool, ExitingThreadGivesItsCacheBack) {
+TEST(PktPool, ThreadStatsAreEachThreadsOwnAndThePoolSumsThem) {
+  auto p = Pool::create(raw_config(100, 64, 16));
+  ASSERT_TRUE(p);
+  std::vector<void*> mine(3);
+  ASSERT_EQ(p->get_bulk(mine.data(), 3), Status::Ok);
+  std::atomic<int> step{0};
+  std::thread other([&] {
+    std::vector<void*> v(5);
+    ASSERT_EQ(p->get_bulk(v.data(), 5), Status::Ok);
+    ASSERT_EQ(p->put_bulk(v.data(), 4), Status::Ok);
+    void* none[200];
+    EXPECT_EQ(p->get_bulk(none, 200), Status::Invalid);
+    ThreadStats t = p->thread_stats();
+    EXPECT_EQ(t.get_objs, 5u);
+    EXPECT_EQ(t.put_objs, 4u);
+    EXPECT_EQ(t.get_fails, 1u);
+    step = 1;
+    while (step != 2) std::this_thread::yield();  // stay alive: the pool reads a live cache
+    p->put(v[4]);
+  });
+  while (step != 1) std::this_thread::yield();
+  ThreadStats t = p->thread_stats();
+  EXPECT_EQ(t.get_objs, 3u) << "the other thread's counts are not this thread's";
+  EXPECT_EQ(t.put_objs, 0u);
+  EXPECT_EQ(t.get_fails, 0u);
+  PoolStats s = p->stats();
+  EXPECT_EQ(s.threads, 2u);
+  EXPECT_EQ(s.get_objs, 8u);
+  EXPECT_EQ(s.put_objs, 4u);
+  EXPECT_EQ(s.get_fails, 1u);
+  EXPECT_EQ(s.in_use, 4u);
+  step = 2;
+  other.join();
+  EXPECT_EQ(p->put_bulk(mine.data(), 3), Status::Ok);
+  s = p->stats();
+  EXPECT_EQ(s.put_objs, 8u);
+  EXPECT_EQ(s.in_use, 0u);
+  EXPECT_EQ(s.in_ring + s.in_caches, 100u);
+}
+
+TEST(PktPool, ExitingThreadGivesItsCacheBack) {
   auto p = Pool::create(raw_config(100, 64, 16));
   ASSERT_TRUE(p);
   std::thread([&] {
@@ -178,7 +218,7 @@ TEST(Pool, ExitingThreadGivesItsCacheBack) {
   EXPECT_EQ(s.put_objs, 10u);
 }
 
-TEST(Pool, AThreadOutlivingItsPoolIsSafeAndDoesNotReuseStaleCaches) {
+TEST(PktPool, AThreadOutlivingItsPoolIsSafeAndDoesNotReuseStaleCaches) {
   auto p = Pool::create(raw_config(100, 64, 16));
   ASSERT_TRUE(p);
   std::unique_ptr<Pool> q;
@@ -204,7 +244,7 @@ TEST(Pool, AThreadOutlivingItsPoolIsSafeAndDoesNotReuseStaleCaches) {
   EXPECT_EQ(q->stats().in_ring, 50u);
 }
 
-TEST(Pool, PoolsBeyondTheCachedLimitWorkUncached) {
+TEST(PktPool, PoolsBeyondTheCachedLimitWorkUncached) {
   std::vector<std::unique_ptr<Pool>> pools;
   int uncached = 0;
   for (std::uint32_t i = 0; i < kMaxCachedPools + 6; ++i) {
@@ -219,7 +259,7 @@ TEST(Pool, PoolsBeyondTheCachedLimitWorkUncached) {
   EXPECT_GE(uncached, 6);
 }
 
-TEST(Pool, VaModeIovaIsTheAddressUntilVfioRemapsAChunk) {
+TEST(PktPool, VaModeIovaIsTheAddressUntilVfioRemapsAChunk) {
   auto p = Pool::create(raw_config(1000, 256, 0));
   ASSERT_TRUE(p);
   EXPECT_EQ(p->iova_mode(), IovaMode::VA);
@@ -235,7 +275,7 @@ TEST(Pool, VaModeIovaIsTheAddressUntilVfioRemapsAChunk) {
   EXPECT_EQ(p->iova_of(e + 5), 0x10000000u + 777 * 256 + 5);
 }
 
-TEST(Pool, StatusNames) {
+TEST(PktPool, StatusNames) {
   EXPECT_STREQ(status_name(Status::Ok), "ok");
   EXPECT_STREQ(status_name(Status::Exhausted), "exhausted");
   EXPECT_STREQ(status_name(Status::DoublePut), "double put");

@@ -11,7 +11,7 @@ using hm::pkt::Ring;
 
 void* tag(std::uintptr_t i) { return reinterpret_cast<void*>(i); }
 
-TEST(Ring, RejectsCapacitiesThatAreNotPowersOfTwo) {
+TEST(PktRing, RejectsCapacitiesThatAreNotPowersOfTwo) {
   errno = 0;
   Ring r(12);
   EXPECT_FALSE(r);
@@ -19,7 +19,7 @@ TEST(Ring, RejectsCapacitiesThatAreNotPowersOfTwo) {
   EXPECT_FALSE(Ring(0));
 }
 
-TEST(Ring, HoldsExactlyItsCapacityInFifoOrder) {
+TEST(PktRing, HoldsExactlyItsCapacityInFifoOrder) {
   Ring r(8);
   ASSERT_TRUE(r);
   void* in[8];
@@ -35,7 +35,7 @@ TEST(Ring, HoldsExactlyItsCapacityInFifoOrder) {
   EXPECT_EQ(r.dequeue_bulk(out, 1), 0u);
 }
 
-TEST(Ring, BulkIsAllOrNothingAndBurstTakesWhatThereIs) {
+TEST(PktRing, BulkIsAllOrNothingAndBurstTakesWhatThereIs) {
   Ring r(8);
   void* in[8];
   for (int i = 0; i < 8; ++i) in[i] = tag(i + 1);
@@ -51,7 +51,7 @@ TEST(Ring, BulkIsAllOrNothingAndBurstTakesWhatThereIs) {
   EXPECT_EQ(r.dequeue_burst(out, 16), 0u);
 }
 
-TEST(Ring, IndicesWrapAroundManyTimes) {
+TEST(PktRing, IndicesWrapAroundManyTimes) {
   Ring r(4);
   void* in[3];
   void* out[3];

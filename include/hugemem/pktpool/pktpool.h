@@ -71,7 +71,7 @@ struct Config {
   std::uint16_t headroom = 128;    // mbuf pools: bytes before the data on alloc
   std::uint16_t data_room = 2048;  // mbuf pools: bytes after the headroom (buf_len = sum < 64 KiB)
   std::uint32_t cache_size = 256;  // per-thread cache target, objects; 0 = no caches; <= kMaxCacheSize
-  int node = -1;                   // NUMA node to bind to; -1 = no binding
+  int node = -1;                   // NUMA node to bind to, < os::machine().numa_nodes; -1 = none
   os::Backing best = os::Backing::Huge1G;  // best backing tried; falls back to worse ones
   IovaMode iova = IovaMode::VA;
   Debug debug = Debug::Off;
@@ -160,8 +160,8 @@ inline void add(std::atomic<std::uint64_t>& c, std::uint64_t n) {
 
 class Pool {
  public:
-  // nullptr with errno set: EINVAL (bad config), ENOMEM (no memory), EPERM / ENOTSUP
-  // (IovaMode::PA without root / without hugetlb pages).
+  // nullptr with errno set: EINVAL (bad config, or a node the machine lacks), ENOMEM (no
+  // memory), EPERM / ENOTSUP (IovaMode::PA without root / without hugetlb pages).
   static std::unique_ptr<Pool> create(const Config& cfg);
   ~Pool();
   Pool(const Pool&) = delete;
@@ -206,6 +206,7 @@ class Pool {
   // ---- what it is ----
   const std::string& name() const { return name_; }
   os::Backing backing() const { return region_.backing(); }
+  int node() const { return node_; }  // the node the memory is bound to (preferred); -1: none
   IovaMode iova_mode() const { return iova_mode_; }
   Debug debug() const { return debug_; }
   bool is_mbuf_pool() const { return buf_len_ != 0; }
@@ -269,6 +270,7 @@ class Pool {
   std::uint16_t headroom_ = 0;
   std::uint16_t buf_len_ = 0;
   IovaMode iova_mode_ = IovaMode::VA;
+  int node_ = -1;
 
   std::unique_ptr<Ring> ring_;
   page::Region region_;

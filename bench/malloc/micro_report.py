@@ -1,0 +1,139 @@
+"""micro.md and micro.json from the figures micro_measure.py collected."""
+import json
+
+# Issue 4's targets for hugemem's malloc+free fast path.
+TARGET_INSTRUCTIONS = 35
+TARGET_NS = 4.0
+# The pair the instruction counts measure (pair_count.cpp) and the targets are judged on.
+TARGET_BENCH = "pair/32"
+NOHARDENED = "hugemem-nohardened"  # hugemem built with -DHUGEMEM_HARDENED=OFF
+
+PAIR_SIZES = [16, 32, 64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 1 << 20]
+OTHERS = [  # (benchmark, what one operation is)
+    ("batch1000/64", "per object: 1000 × malloc(64), then 1000 frees"),
+    ("calloc/64", "calloc(1, 64) + free"),
+    ("calloc/4096", "calloc(1, 4 KiB) + free"),
+    ("calloc/1048576", "calloc(1, 1 MiB) + free"),
+    ("realloc_growth", "per realloc: 16 B grown by half to 64 KiB"),
+    ("aligned_alloc/64", "aligned_alloc(64, 64) + free"),
+    ("aligned_alloc/4096", "aligned_alloc(4096, 4096) + free"),
+    ("cross_thread/64", "per object, wall: one thread mallocs 64 B, another frees"),
+    ("pair/64/threads:2", "per pair per thread, wall: 2 threads, malloc(64) + free"),
+]
+
+
+def size_label(n):
+    if n >= 1 << 20:
+        return f"{n >> 20} MiB"
+    if n >= 1 << 10:
+        return f"{n >> 10} KiB"
+    return f"{n} B"
+
+
+def _fmt(x):
+    if x is None:
+        return "–"
+    return f"{x:.1f}" if x < 100 else f"{x:,.0f}"
+
+
+def _ratio(a, b):
+    return f"{a / b:.2f}×" if a is not None and b else "–"
+
+
+def _peers(variants):
+    return [v for v in variants if not v.startswith("hugemem")]
+
+
+def _table(rows, variants, med, label_head):
+    peers = _peers(variants)
+    head = [label_head, *variants, "hugemem ÷ glibc", "hugemem ÷ mimalloc", "hugemem ÷ best peer"]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for bench, label in rows:
+        vals = {v: med.get(bench, {}).get(v, (None, 0))[0] for v in variants}
+        best = min((vals[p] for p in peers if vals[p] is not None), default=None)
+        hm = vals.get("hugemem")
+        cells = [label, *(_fmt(vals[v]) for v in variants), _ratio(hm, vals.get("glibc")),
+                 _ratio(hm, vals.get("mimalloc")), _ratio(hm, best)]
+        out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+def _targets(med, counts):
+    ns = med.get(TARGET_BENCH, {}).get("hugemem", (None, 0))[0]
+    ins = counts["hugemem"]["allocator"] if counts and "hugemem" in counts else None
+    return {
+        "instructions_per_pair": {"limit": TARGET_INSTRUCTIONS, "measured": ins,
+                                  "met": None if ins is None else ins <= TARGET_INSTRUCTIONS},
+        "ns_per_pair": {"limit": TARGET_NS, "measured": ns, "met": None if ns is None else ns <= TARGET_NS},
+    }
+
+
+def _verdict(t, unit):
+    if t["met"] is None:
+        return "not measured"
+    return f"{_fmt(t['measured'])} {unit} → **{'met' if t['met'] else 'missed'}**"
+
+
+def markdown(variants, med, counts, ctx):
+    L = ["## Microbenchmarks", ""]
+    L.append(f"Google Benchmark fast paths, one binary per allocator (bench/malloc), each checking at startup "
+             f"that malloc really is that allocator's. {ctx['rounds']} round(s) of every binary in alternating "
+             f"order × {ctx['repetitions']} repetitions; each figure is the median of the samples (ns per "
+             f"operation, CPU time; wall time where marked). {ctx['machine']}; load average "
+             f"{ctx['load_before']} before, {ctx['load_after']} after; {ctx['date']}. Mode: {ctx['mode']}. "
+             f"Peers: {ctx['versions']}.")
+    L += ["", "### malloc + free pairs, one thread (ns per pair)", ""]
+    L += _table([(f"pair/{n}", size_label(n)) for n in PAIR_SIZES], variants, med, "size")
+    L += ["", "### Other patterns (ns per operation)", ""]
+    L += _table(OTHERS, variants, med, "benchmark")
+    L += ["", f"### Instructions per malloc(32) + free pair (callgrind, {ctx['pairs']:,} pairs minus none)", ""]
+    if counts:
+        L += ["| allocator | in malloc + free | with the benchmark loop | ns per pair (pair/32) |", "|---|---|---|---|"]
+        for v in variants:
+            if v in counts:
+                ns = med.get(TARGET_BENCH, {}).get(v, (None, 0))[0]
+                L.append(f"| {v} | {counts[v]['allocator']:.1f} | {counts[v]['whole']:.1f} | {_fmt(ns)} |")
+        L += ["", "`perf stat -e instructions` is not used: callgrind counts the same on any machine, "
+              "counters or not. \"In malloc + free\" leaves out the loop's own instructions (its "
+              "calls and counter), which the whole-program difference includes."]
+    else:
+        L.append("Not measured: valgrind (callgrind) is not installed.")
+    hm, nh = counts.get("hugemem") if counts else None, counts.get(NOHARDENED) if counts else None
+    L += ["", "### Cost of the default misuse checks (HUGEMEM_HARDENED)", ""]
+    if NOHARDENED in variants:
+        ns_on = med.get(TARGET_BENCH, {}).get("hugemem", (None, 0))[0]
+        ns_off = med.get(TARGET_BENCH, {}).get(NOHARDENED, (None, 0))[0]
+        ins = f"{hm['allocator']:.1f} vs {nh['allocator']:.1f} instructions" if hm and nh else "instructions not measured"
+        L.append(f"malloc(32) + free with the checks (default) vs `-DHUGEMEM_HARDENED=OFF`: {ins}, "
+                 f"{_fmt(ns_on)} vs {_fmt(ns_off)} ns per pair (the column hugemem-nohardened above).")
+    else:
+        L.append("Not measured in this run: " + ctx["notes"].get(NOHARDENED, ""))
+    t = _targets(med, counts)
+    L += ["", "### Issue 4 fast-path target (hugemem, malloc(32) + free)", "",
+          f"- ≤ {TARGET_INSTRUCTIONS} instructions per pair: {_verdict(t['instructions_per_pair'], 'instructions')}",
+          f"- ≤ {TARGET_NS:g} ns per pair: {_verdict(t['ns_per_pair'], 'ns')}", ""]
+    missing = [text for key, text in ctx["notes"].items() if key != NOHARDENED]
+    if missing:
+        L += ["Not measured:", "", *(f"- {text}" for text in missing), ""]
+    return "\n".join(L)
+
+
+def as_json(variants, med, counts, ctx):
+    results = []
+    for bench in sorted(med):
+        for v in variants:
+            if v not in med[bench]:
+                continue
+            ns, n = med[bench][v]
+            ins = counts[v]["allocator"] if counts and bench == TARGET_BENCH and v in counts else None
+            results.append({"benchmark": bench, "allocator": v, "median_ns": ns, "samples": n,
+                            "instructions_per_op": ins})
+    return json.dumps({
+        "section": "micro", "mode": ctx["mode"], "date": ctx["date"], "machine": ctx["machine"],
+        "load_average": [ctx["load_before"], ctx["load_after"]], "versions": ctx["versions"],
+        "rounds": ctx["rounds"], "repetitions": ctx["repetitions"], "min_time_s": ctx["min_time"],
+        "allocators": variants, "results": results,
+        "instructions": {v: {"benchmark": TARGET_BENCH, "instructions_per_op": c["allocator"],
+                             "instructions_per_op_with_loop": c["whole"]} for v, c in (counts or {}).items()},
+        "targets": _targets(med, counts), "notes": ctx["notes"],
+    }, indent=1)
