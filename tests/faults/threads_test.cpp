@@ -191,10 +191,13 @@ int fork_during_init_if_asked() {
 }
 [[maybe_unused]] const int g_fork_during_init = fork_during_init_if_asked();
 
-// DISABLED: allocator bug (lib/api/runtime.cpp, init()): a fork while another thread is inside
-// init() leaves the child spinning forever on g_state == kIniting (the initialising thread does
-// not exist in the child); and between g_state = kReady and pthread_atfork() a fork can copy a
-// lock another thread holds with no handler to reset it. Hangs about 1 fork in 30.
+// A fork while another thread initialises must not leave the child waiting for a thread it does
+// not have, nor holding a lock copied before the fork handlers were registered. The threads start
+// from a static initialiser of this binary, which runs before hugemem's own constructor.
+// DISABLED: allocator bug. The child restarts init() (runtime.cpp) but blocks in os::machine()
+// (lib/os/probe.cpp), whose function-local static guard the parent's initialising thread held
+// at fork time (__cxa_guard_acquire waits forever); and a fork between g_state = kReady and
+// pthread_atfork() can still copy a held lock. Hangs about 1 run in 20.
 TEST(Fork, DISABLED_DuringAnotherThreadsFirstAllocation) {
   char self[512] = {};
   ASSERT_GT(::readlink("/proc/self/exe", self, sizeof self - 1), 0);
