@@ -99,8 +99,10 @@ def tlb_section(summary, raw, allocs):
             if stats.ok(r):
                 acc.setdefault(r["allocator"], []).append(r["result"]["ns_per_access"])
         cells = ", ".join(f"{a} {stats.median(v):.0f} ns/step" for a, v in acc.items())
-        lines.append(f"\nHUGEMEM_PAGES=2m run (glibc and hugemem interleaved, {raw['reps']} each): {cells}; "
-                     f"glibc/hugemem {_x(t['value'])}; {t['note']}.")
+        n = len(acc.get("hugemem", []))
+        lines.append(f"\nHUGEMEM_PAGES=2m run (glibc and hugemem interleaved, {n} each): {cells}; "
+                     f"glibc/hugemem {_x(t['value'])}; {t['note']}. (ru_maxrss does not count hugetlb "
+                     "pages, so this run's peak RSS is not comparable and is left out.)")
     return "\n".join(lines)
 
 

@@ -29,6 +29,16 @@ class Micro(unittest.TestCase):
         self.assertIn("Not run", md)
         self.assertIsNone(figs.get("instructions_per_pair"))
 
+    def test_figures_from_the_targets_of_bench_malloc(self):
+        with tempfile.TemporaryDirectory() as d:
+            open(os.path.join(d, "micro.md"), "w").write("## Microbenchmarks\n")
+            json.dump({"targets": {"instructions_per_pair": {"limit": 35, "measured": 33, "met": True},
+                                   "ns_per_pair": {"limit": 4, "measured": None, "met": None}}},
+                      open(os.path.join(d, "micro.json"), "w"))
+            _, figs = micro.read(d)
+        self.assertEqual(figs["instructions_per_pair"], 33)
+        self.assertIsNone(figs.get("ns_per_pair"))
+
     def test_figures_prefer_hugemem(self):
         with tempfile.TemporaryDirectory() as d:
             open(os.path.join(d, "micro.md"), "w").write("x")

@@ -68,6 +68,7 @@ class Report(unittest.TestCase):
         self.assertIn("| 1,234,567 |", text)
         self.assertNotIn("could not be measured", text)
         self.assertIn("glibc/hugemem 2.00×; 6 of 8 2 MiB pages reserved", text)
+        self.assertIn("interleaved, 1 each", text)
 
     def test_writes_report_charts_csv_and_summary(self):
         with tempfile.TemporaryDirectory() as d:
