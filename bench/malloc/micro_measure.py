@@ -66,13 +66,12 @@ def _binaries(build, alloc):
 
 def _ns_per_op(entry):
     """ns per operation of one Google Benchmark run: every benchmark counts its operations as
-    items; a threaded one is reported per thread (each thread's time per pair)."""
-    threads = int(entry.get("threads", 1))
-    return 1e9 / entry["items_per_second"] * threads
+    items, and items_per_second is per second of CPU time (of all its threads)."""
+    return 1e9 / entry["items_per_second"]
 
 
 def _bench_name(entry):
-    return entry["run_name"].replace("/real_time", "")
+    return entry["run_name"].replace("/process_time", "")
 
 
 def run_benchmarks(variants, rounds, repetitions, min_time):
@@ -99,7 +98,9 @@ def run_benchmarks(variants, rounds, repetitions, min_time):
 
 
 def medians(samples):
-    return {b: {v: (statistics.median(xs), len(xs)) for v, xs in per.items()} for b, per in samples.items()}
+    """{benchmark: {variant: (median, samples, min, max)}}."""
+    return {b: {v: (statistics.median(xs), len(xs), min(xs), max(xs)) for v, xs in per.items()}
+            for b, per in samples.items()}
 
 
 def _callgrind(binary, pairs, tmp):
