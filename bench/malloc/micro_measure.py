@@ -103,10 +103,10 @@ def medians(samples):
             for b, per in samples.items()}
 
 
-def _callgrind(binary, pairs, tmp):
+def _callgrind(binary, pairs, size, tmp):
     """(total instructions, instructions in main itself) of one run of a pair_count binary."""
-    out = os.path.join(tmp, f"cg.{os.path.basename(binary)}.{pairs}")
-    res = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary, str(pairs)],
+    out = os.path.join(tmp, "cg.out")
+    res = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary, str(pairs), str(size)],
                          capture_output=True, text=True, check=True)
     total = int(re.search(r"Collected : (\d+)", res.stderr).group(1))
     ann = subprocess.run(["callgrind_annotate", "--threshold=100", out], capture_output=True, text=True, check=True).stdout
@@ -115,16 +115,18 @@ def _callgrind(binary, pairs, tmp):
 
 
 def count_instructions(variants, pairs):
-    """Instructions per malloc(32)+free pair under callgrind: (run with `pairs` pairs minus run with
-    none) / pairs, whole and without the benchmark loop's own instructions (main's self cost)."""
+    """Instructions per malloc(size)+free pair under callgrind, for each size of `pairs` ({size:
+    how many pairs}): (run with that many pairs minus run with none) / pairs, whole and without the benchmark loop's own instructions (main's self
+    cost). Returns {variant: {"pair/<size>": {"whole": .., "allocator": ..}}}."""
     if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
         return None
     counts = {}
     with tempfile.TemporaryDirectory(prefix="micro-cg-") as tmp:
         for name, (_, binary) in variants.items():
             log(f"counting instructions: {name}")
-            t0, m0 = _callgrind(binary, 0, tmp)
-            t1, m1 = _callgrind(binary, pairs, tmp)
-            whole = (t1 - t0) / pairs
-            counts[name] = {"whole": whole, "allocator": whole - (m1 - m0) / pairs}
+            for size, n in pairs.items():
+                t0, m0 = _callgrind(binary, 0, size, tmp)
+                t1, m1 = _callgrind(binary, n, size, tmp)
+                whole = (t1 - t0) / n
+                counts.setdefault(name, {})[f"pair/{size}"] = {"whole": whole, "allocator": whole - (m1 - m0) / n}
     return counts

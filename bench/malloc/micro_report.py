@@ -60,7 +60,7 @@ def _table(rows, variants, med, label_head):
 
 def _targets(med, counts):
     ns = med.get(TARGET_BENCH, {}).get("hugemem", (None,))[0]
-    ins = counts["hugemem"]["allocator"] if counts and "hugemem" in counts else None
+    ins = counts["hugemem"][TARGET_BENCH]["allocator"] if counts and "hugemem" in counts else None
     return {
         "instructions_per_pair": {"limit": TARGET_INSTRUCTIONS, "measured": ins,
                                   "met": None if ins is None else ins <= TARGET_INSTRUCTIONS},
@@ -86,19 +86,26 @@ def markdown(variants, med, counts, ctx):
     L += _table([(f"pair/{n}", size_label(n)) for n in PAIR_SIZES], variants, med, "size")
     L += ["", "### Other patterns (ns per operation)", ""]
     L += _table(OTHERS, variants, med, "benchmark")
-    L += ["", f"### Instructions per malloc(32) + free pair (callgrind, {ctx['pairs']:,} pairs minus none)", ""]
+    L += ["", "### Instructions per malloc + free pair (callgrind)", ""]
     if counts:
-        L += ["| allocator | in malloc + free | with the benchmark loop | ns per pair (pair/32) |", "|---|---|---|---|"]
+        benches = sorted({b for c in counts.values() for b in c}, key=lambda b: int(b.split("/")[1]))
+        head = ["allocator", *(f"{size_label(int(b.split('/')[1]))}: in malloc + free" for b in benches),
+                f"{size_label(32)}: with the benchmark loop", "ns per pair (pair/32)"]
+        L += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for v in variants:
             if v in counts:
                 ns = med.get(TARGET_BENCH, {}).get(v, (None,))[0]
-                L.append(f"| {v} | {counts[v]['allocator']:.1f} | {counts[v]['whole']:.1f} | {_fmt(ns)} |")
-        L += ["", "`perf stat -e instructions` is not used: callgrind counts the same on any machine, "
-              "counters or not. \"In malloc + free\" leaves out the loop's own instructions (its "
-              "calls and counter), which the whole-program difference includes."]
+                cells = [v, *(_fmt(counts[v][b]["allocator"]) for b in benches), _fmt(counts[v][TARGET_BENCH]["whole"]), _fmt(ns)]
+                L.append("| " + " | ".join(cells) + " |")
+        runs = ", ".join(f"{size_label(s)} × {n:,}" for s, n in ctx["pairs"].items())
+        L += ["", f"A run with N pairs minus a run with none, divided by N ({runs}). \"In malloc + free\" "
+              "leaves out the loop's own instructions (its calls and counter), which the whole-program "
+              "difference includes. `perf stat -e instructions` is not used: callgrind counts the same "
+              "on any machine, with hardware counters or without."]
     else:
         L.append("Not measured: valgrind (callgrind) is not installed.")
-    hm, nh = counts.get("hugemem") if counts else None, counts.get(NOHARDENED) if counts else None
+    hm = counts["hugemem"][TARGET_BENCH] if counts and "hugemem" in counts else None
+    nh = counts[NOHARDENED][TARGET_BENCH] if counts and NOHARDENED in counts else None
     L += ["", "### Cost of the default misuse checks (HUGEMEM_HARDENED)", ""]
     if NOHARDENED in variants:
         ns_on = med.get(TARGET_BENCH, {}).get("hugemem", (None,))[0]
@@ -125,7 +132,7 @@ def as_json(variants, med, counts, ctx):
             if v not in med[bench]:
                 continue
             ns, n, lo, hi = med[bench][v]
-            ins = counts[v]["allocator"] if counts and bench == TARGET_BENCH and v in counts else None
+            ins = counts[v][bench]["allocator"] if counts and bench in counts.get(v, {}) else None
             results.append({"benchmark": bench, "allocator": v, "median_ns": ns, "samples": n,
                             "min_ns": lo, "max_ns": hi, "instructions_per_op": ins})
     return json.dumps({
@@ -133,7 +140,7 @@ def as_json(variants, med, counts, ctx):
         "load_average": [ctx["load_before"], ctx["load_after"]], "versions": ctx["versions"],
         "rounds": ctx["rounds"], "repetitions": ctx["repetitions"], "min_time_s": ctx["min_time"],
         "allocators": variants, "results": results,
-        "instructions": {v: {"benchmark": TARGET_BENCH, "instructions_per_op": c["allocator"],
-                             "instructions_per_op_with_loop": c["whole"]} for v, c in (counts or {}).items()},
+        "instructions": {v: {b: {"instructions_per_op": c["allocator"], "instructions_per_op_with_loop": c["whole"]}
+                             for b, c in per.items()} for v, per in (counts or {}).items()},
         "targets": _targets(med, counts), "notes": ctx["notes"],
     }, indent=1)
