@@ -59,6 +59,17 @@ def build_nohardened(src, build, may_build):
     return _binaries(nh, "hugemem")
 
 
+def build_settings(build):
+    """The main build's type and hardening, which decide what the "hugemem" figures stand for."""
+    cache = {}
+    with open(os.path.join(build, "CMakeCache.txt")) as f:
+        for line in f:
+            m = re.match(r"(CMAKE_BUILD_TYPE|HUGEMEM_HARDENED):\w+=(.*)", line.strip())
+            if m:
+                cache[m.group(1)] = m.group(2)
+    return f"hugemem built as {cache.get('CMAKE_BUILD_TYPE') or 'no build type'}, HUGEMEM_HARDENED={cache.get('HUGEMEM_HARDENED', 'ON')}"
+
+
 def _binaries(build, alloc):
     d = os.path.join(build, "bench", "malloc")
     return os.path.join(d, f"micro_bench_{alloc}"), os.path.join(d, f"pair_count_{alloc}")

@@ -81,7 +81,7 @@ def markdown(variants, med, counts, ctx):
              f"order × {ctx['repetitions']} repetitions; each figure is the median of the samples (ns per "
              f"operation, CPU time). {ctx['machine']}; load average "
              f"{ctx['load_before']} before, {ctx['load_after']} after; {ctx['date']}. Mode: {ctx['mode']}. "
-             f"Peers: {ctx['versions']}.")
+             f"Peers: {ctx['versions']}; {ctx['build']}.")
     L += ["", "### malloc + free pairs, one thread (ns per pair)", ""]
     L += _table([(f"pair/{n}", size_label(n)) for n in PAIR_SIZES], variants, med, "size")
     L += ["", "### Other patterns (ns per operation)", ""]
@@ -137,7 +137,7 @@ def as_json(variants, med, counts, ctx):
                             "min_ns": lo, "max_ns": hi, "instructions_per_op": ins})
     return json.dumps({
         "section": "micro", "mode": ctx["mode"], "date": ctx["date"], "machine": ctx["machine"],
-        "load_average": [ctx["load_before"], ctx["load_after"]], "versions": ctx["versions"],
+        "load_average": [ctx["load_before"], ctx["load_after"]], "versions": ctx["versions"], "build": ctx["build"],
         "rounds": ctx["rounds"], "repetitions": ctx["repetitions"], "min_time_s": ctx["min_time"],
         "allocators": variants, "results": results,
         "instructions": {v: {b: {"instructions_per_op": c["allocator"], "instructions_per_op_with_loop": c["whole"]}
