@@ -18,7 +18,8 @@ def log(msg):
 
 
 def _ninja_targets(build):
-    out = subprocess.run(["ninja", "-C", build, "-t", "targets", "all"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["ninja", "-C", build, "-t", "targets", "all"],
+                         capture_output=True, text=True, check=True).stdout
     return {line.split(":", 1)[0] for line in out.splitlines()}
 
 
@@ -67,7 +68,8 @@ def build_settings(build):
             m = re.match(r"(CMAKE_BUILD_TYPE|HUGEMEM_HARDENED):\w+=(.*)", line.strip())
             if m:
                 cache[m.group(1)] = m.group(2)
-    return f"hugemem built as {cache.get('CMAKE_BUILD_TYPE') or 'no build type'}, HUGEMEM_HARDENED={cache.get('HUGEMEM_HARDENED', 'ON')}"
+    build_type = cache.get("CMAKE_BUILD_TYPE") or "no build type"
+    return f"hugemem built as {build_type}, HUGEMEM_HARDENED={cache.get('HUGEMEM_HARDENED', 'ON')}"
 
 
 def _binaries(build, alloc):
@@ -120,15 +122,18 @@ def _callgrind(binary, pairs, size, tmp):
     res = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary, str(pairs), str(size)],
                          capture_output=True, text=True, check=True)
     total = int(re.search(r"Collected : (\d+)", res.stderr).group(1))
-    ann = subprocess.run(["callgrind_annotate", "--threshold=100", out], capture_output=True, text=True, check=True).stdout
+    ann = subprocess.run(["callgrind_annotate", "--threshold=100", out],
+                         capture_output=True, text=True, check=True).stdout
     main = re.search(r"^\s*([\d,]+).*?:main \[" + re.escape(os.path.realpath(binary)), ann, re.M)
-    return total, int(main.group(1).replace(",", "")) if main else 0
+    if not main:
+        sys.exit(f"[micro] callgrind_annotate shows no main() of {binary}")
+    return total, int(main.group(1).replace(",", ""))
 
 
 def count_instructions(variants, pairs):
     """Instructions per malloc(size)+free pair under callgrind, for each size of `pairs` ({size:
-    how many pairs}): (run with that many pairs minus run with none) / pairs, whole and without the benchmark loop's own instructions (main's self
-    cost). Returns {variant: {"pair/<size>": {"whole": .., "allocator": ..}}}."""
+    how many pairs}): (run with that many pairs minus run with none) / pairs, whole and without
+    the benchmark loop's own instructions (main's self cost). Returns {variant: {"pair/<size>": {"whole": .., "allocator": ..}}}."""
     if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
         return None
     counts = {}
