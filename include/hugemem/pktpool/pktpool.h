@@ -131,6 +131,12 @@ struct TlsSlot {
 };
 struct ThreadExit;  // gives a thread's caches back when it exits (cache.cpp)
 extern constinit thread_local TlsSlot t_slots[kMaxCachedPools] __attribute__((tls_model("initial-exec")));
+// The slot of the pool this thread used last (a copy; epoch 0 matches no pool). The fast paths
+// take their cache from here, at a fixed TLS address: the pool pointer only feeds the epoch
+// compare, a predicted branch. Mbuf::free finds its pool through the mbuf it frees; indexing
+// t_slots by that pool's id would put three dependent loads between the mbuf and the store
+// that frees it, on the critical path of every alloc/free.
+extern constinit thread_local TlsSlot t_hot __attribute__((tls_model("initial-exec")));
 
 // Moves n pointers between a cache and the caller. Both directions copy in address order: the
 // top n of the stack go out as a block (still the most recently freed, hottest in the CPU
@@ -229,8 +235,14 @@ class Pool {
     const detail::TlsSlot& s = detail::t_slots[id_];
     return s.epoch == epoch_ ? s.cache : nullptr;
   }
-  // The fast paths' test: a slot whose epoch matches always has a cache.
-  const detail::TlsSlot& slot() const { return detail::t_slots[id_]; }
+  // The fast paths' cache: this thread's cache of this pool when the fast path may use it (a
+  // cached pool, debug off), else nullptr.
+  detail::Cache* fast_cache() {
+    const detail::TlsSlot& h = detail::t_hot;
+    if (__builtin_expect(h.epoch == fast_epoch_, 1)) return h.cache;
+    return make_hot();
+  }
+  detail::Cache* make_hot();  // another pool was hot: this one's slot becomes t_hot
   // Slow paths (cache.cpp): the fast path's miss, with or without the debug checks around.
   Status get_slow(void** objs, std::uint32_t n);
   Status put_slow(void* const* objs, std::uint32_t n);
@@ -293,9 +305,8 @@ class Pool {
 // ---- fast paths (inline: these run tens of millions of times a second) ----
 
 inline Status Pool::get_bulk(void** objs, std::uint32_t n) {
-  const detail::TlsSlot& s = slot();
-  detail::Cache* c = s.cache;
-  if (__builtin_expect(s.epoch == fast_epoch_ && n <= c->len, 1)) {
+  detail::Cache* c = fast_cache();
+  if (__builtin_expect(c && n <= c->len, 1)) {
     c->len -= n;
     detail::copy_objs(c->objs + c->len, objs, n);
     detail::add(c->get_objs, std::uint64_t{n});
@@ -305,9 +316,8 @@ inline Status Pool::get_bulk(void** objs, std::uint32_t n) {
 }
 
 inline Status Pool::put_bulk(void* const* objs, std::uint32_t n) {
-  const detail::TlsSlot& s = slot();
-  detail::Cache* c = s.cache;
-  if (__builtin_expect(s.epoch == fast_epoch_ && c->len + n <= c->flush_thresh, 1)) {
+  detail::Cache* c = fast_cache();
+  if (__builtin_expect(c && c->len + n <= c->flush_thresh, 1)) {
     detail::copy_objs(objs, c->objs + c->len, n);
     c->len += n;
     detail::add(c->put_objs, std::uint64_t{n});
