@@ -9,6 +9,7 @@ namespace hm::pkt {
 namespace detail {
 
 constinit thread_local TlsSlot t_slots[kMaxCachedPools] __attribute__((tls_model("initial-exec"))) = {};
+constinit thread_local TlsSlot t_hot __attribute__((tls_model("initial-exec"))) = {};
 
 namespace {
 
@@ -37,6 +38,7 @@ struct ThreadExit {
       if (s.cache && g_registry.epochs[id] == s.epoch) g_registry.pools[id]->retire_cache(s.cache);
       s = {};
     }
+    t_hot = {};
   }
 };
 thread_local ThreadExit t_exit;
@@ -106,6 +108,14 @@ void Pool::retire_cache(Cache* c) {
   c->next_free = free_caches_;
   free_caches_ = c;
   --live_caches_;
+}
+
+Cache* Pool::make_hot() {
+  if (fast_epoch_ == kNoEpoch) return nullptr;  // uncached or debug: the slow paths serve it
+  Cache* c = local_cache();
+  if (!c) c = attach_cache();
+  detail::t_hot = {epoch_, c};
+  return c;
 }
 
 Status Pool::get_slow(void** objs, std::uint32_t n) {

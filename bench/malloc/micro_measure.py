@@ -18,7 +18,8 @@ def log(msg):
 
 
 def _ninja_targets(build):
-    out = subprocess.run(["ninja", "-C", build, "-t", "targets", "all"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["ninja", "-C", build, "-t", "targets", "all"],
+                         capture_output=True, text=True, check=True).stdout
     return {line.split(":", 1)[0] for line in out.splitlines()}
 
 
@@ -59,6 +60,18 @@ def build_nohardened(src, build, may_build):
     return _binaries(nh, "hugemem")
 
 
+def build_settings(build):
+    """The main build's type and hardening, which decide what the "hugemem" figures stand for."""
+    cache = {}
+    with open(os.path.join(build, "CMakeCache.txt")) as f:
+        for line in f:
+            m = re.match(r"(CMAKE_BUILD_TYPE|HUGEMEM_HARDENED):\w+=(.*)", line.strip())
+            if m:
+                cache[m.group(1)] = m.group(2)
+    build_type = cache.get("CMAKE_BUILD_TYPE") or "no build type"
+    return f"hugemem built as {build_type}, HUGEMEM_HARDENED={cache.get('HUGEMEM_HARDENED', 'ON')}"
+
+
 def _binaries(build, alloc):
     d = os.path.join(build, "bench", "malloc")
     return os.path.join(d, f"micro_bench_{alloc}"), os.path.join(d, f"pair_count_{alloc}")
@@ -66,13 +79,12 @@ def _binaries(build, alloc):
 
 def _ns_per_op(entry):
     """ns per operation of one Google Benchmark run: every benchmark counts its operations as
-    items; a threaded one is reported per thread (each thread's time per pair)."""
-    threads = int(entry.get("threads", 1))
-    return 1e9 / entry["items_per_second"] * threads
+    items, and items_per_second is per second of CPU time (of all its threads)."""
+    return 1e9 / entry["items_per_second"]
 
 
 def _bench_name(entry):
-    return entry["run_name"].replace("/real_time", "")
+    return entry["run_name"].replace("/process_time", "")
 
 
 def run_benchmarks(variants, rounds, repetitions, min_time):
@@ -99,31 +111,38 @@ def run_benchmarks(variants, rounds, repetitions, min_time):
 
 
 def medians(samples):
-    return {b: {v: (statistics.median(xs), len(xs)) for v, xs in per.items()} for b, per in samples.items()}
+    """{benchmark: {variant: (median, samples, min, max)}}."""
+    return {b: {v: (statistics.median(xs), len(xs), min(xs), max(xs)) for v, xs in per.items()}
+            for b, per in samples.items()}
 
 
-def _callgrind(binary, pairs, tmp):
+def _callgrind(binary, pairs, size, tmp):
     """(total instructions, instructions in main itself) of one run of a pair_count binary."""
-    out = os.path.join(tmp, f"cg.{os.path.basename(binary)}.{pairs}")
-    res = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary, str(pairs)],
+    out = os.path.join(tmp, "cg.out")
+    res = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary, str(pairs), str(size)],
                          capture_output=True, text=True, check=True)
     total = int(re.search(r"Collected : (\d+)", res.stderr).group(1))
-    ann = subprocess.run(["callgrind_annotate", "--threshold=100", out], capture_output=True, text=True, check=True).stdout
+    ann = subprocess.run(["callgrind_annotate", "--threshold=100", out],
+                         capture_output=True, text=True, check=True).stdout
     main = re.search(r"^\s*([\d,]+).*?:main \[" + re.escape(os.path.realpath(binary)), ann, re.M)
-    return total, int(main.group(1).replace(",", "")) if main else 0
+    if not main:
+        sys.exit(f"[micro] callgrind_annotate shows no main() of {binary}")
+    return total, int(main.group(1).replace(",", ""))
 
 
 def count_instructions(variants, pairs):
-    """Instructions per malloc(32)+free pair under callgrind: (run with `pairs` pairs minus run with
-    none) / pairs, whole and without the benchmark loop's own instructions (main's self cost)."""
+    """Instructions per malloc(size)+free pair under callgrind, for each size of `pairs` ({size:
+    how many pairs}): (run with that many pairs minus run with none) / pairs, whole and without
+    the benchmark loop's own instructions (main's self cost). Returns {variant: {"pair/<size>": {"whole": .., "allocator": ..}}}."""
     if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
         return None
     counts = {}
     with tempfile.TemporaryDirectory(prefix="micro-cg-") as tmp:
         for name, (_, binary) in variants.items():
             log(f"counting instructions: {name}")
-            t0, m0 = _callgrind(binary, 0, tmp)
-            t1, m1 = _callgrind(binary, pairs, tmp)
-            whole = (t1 - t0) / pairs
-            counts[name] = {"whole": whole, "allocator": whole - (m1 - m0) / pairs}
+            for size, n in pairs.items():
+                t0, m0 = _callgrind(binary, 0, size, tmp)
+                t1, m1 = _callgrind(binary, n, size, tmp)
+                whole = (t1 - t0) / n
+                counts.setdefault(name, {})[f"pair/{size}"] = {"whole": whole, "allocator": whole - (m1 - m0) / n}
     return counts

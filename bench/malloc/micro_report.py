@@ -17,8 +17,8 @@ OTHERS = [  # (benchmark, what one operation is)
     ("realloc_growth", "per realloc: 16 B grown by half to 64 KiB"),
     ("aligned_alloc/64", "aligned_alloc(64, 64) + free"),
     ("aligned_alloc/4096", "aligned_alloc(4096, 4096) + free"),
-    ("cross_thread/64", "per object, wall: one thread mallocs 64 B, another frees"),
-    ("pair/64/threads:2", "per pair per thread, wall: 2 threads, malloc(64) + free"),
+    ("cross_thread/64", "per object, CPU of both threads: one thread mallocs 64 B, another frees"),
+    ("pair/64/threads:2", "per pair, 2 threads at once: malloc(64) + free"),
 ]
 
 
@@ -49,7 +49,7 @@ def _table(rows, variants, med, label_head):
     head = [label_head, *variants, "hugemem ÷ glibc", "hugemem ÷ mimalloc", "hugemem ÷ best peer"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for bench, label in rows:
-        vals = {v: med.get(bench, {}).get(v, (None, 0))[0] for v in variants}
+        vals = {v: med.get(bench, {}).get(v, (None,))[0] for v in variants}
         best = min((vals[p] for p in peers if vals[p] is not None), default=None)
         hm = vals.get("hugemem")
         cells = [label, *(_fmt(vals[v]) for v in variants), _ratio(hm, vals.get("glibc")),
@@ -59,8 +59,8 @@ def _table(rows, variants, med, label_head):
 
 
 def _targets(med, counts):
-    ns = med.get(TARGET_BENCH, {}).get("hugemem", (None, 0))[0]
-    ins = counts["hugemem"]["allocator"] if counts and "hugemem" in counts else None
+    ns = med.get(TARGET_BENCH, {}).get("hugemem", (None,))[0]
+    ins = counts["hugemem"][TARGET_BENCH]["allocator"] if counts and "hugemem" in counts else None
     return {
         "instructions_per_pair": {"limit": TARGET_INSTRUCTIONS, "measured": ins,
                                   "met": None if ins is None else ins <= TARGET_INSTRUCTIONS},
@@ -79,30 +79,37 @@ def markdown(variants, med, counts, ctx):
     L.append(f"Google Benchmark fast paths, one binary per allocator (bench/malloc), each checking at startup "
              f"that malloc really is that allocator's. {ctx['rounds']} round(s) of every binary in alternating "
              f"order × {ctx['repetitions']} repetitions; each figure is the median of the samples (ns per "
-             f"operation, CPU time; wall time where marked). {ctx['machine']}; load average "
+             f"operation, CPU time). {ctx['machine']}; load average "
              f"{ctx['load_before']} before, {ctx['load_after']} after; {ctx['date']}. Mode: {ctx['mode']}. "
-             f"Peers: {ctx['versions']}.")
+             f"Peers: {ctx['versions']}; {ctx['build']}.")
     L += ["", "### malloc + free pairs, one thread (ns per pair)", ""]
     L += _table([(f"pair/{n}", size_label(n)) for n in PAIR_SIZES], variants, med, "size")
     L += ["", "### Other patterns (ns per operation)", ""]
     L += _table(OTHERS, variants, med, "benchmark")
-    L += ["", f"### Instructions per malloc(32) + free pair (callgrind, {ctx['pairs']:,} pairs minus none)", ""]
+    L += ["", "### Instructions per malloc + free pair (callgrind)", ""]
     if counts:
-        L += ["| allocator | in malloc + free | with the benchmark loop | ns per pair (pair/32) |", "|---|---|---|---|"]
+        benches = sorted({b for c in counts.values() for b in c}, key=lambda b: int(b.split("/")[1]))
+        head = ["allocator", *(f"{size_label(int(b.split('/')[1]))}: in malloc + free" for b in benches),
+                f"{size_label(32)}: with the benchmark loop", "ns per pair (pair/32)"]
+        L += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for v in variants:
             if v in counts:
-                ns = med.get(TARGET_BENCH, {}).get(v, (None, 0))[0]
-                L.append(f"| {v} | {counts[v]['allocator']:.1f} | {counts[v]['whole']:.1f} | {_fmt(ns)} |")
-        L += ["", "`perf stat -e instructions` is not used: callgrind counts the same on any machine, "
-              "counters or not. \"In malloc + free\" leaves out the loop's own instructions (its "
-              "calls and counter), which the whole-program difference includes."]
+                ns = med.get(TARGET_BENCH, {}).get(v, (None,))[0]
+                cells = [v, *(_fmt(counts[v][b]["allocator"]) for b in benches), _fmt(counts[v][TARGET_BENCH]["whole"]), _fmt(ns)]
+                L.append("| " + " | ".join(cells) + " |")
+        runs = ", ".join(f"{size_label(s)} × {n:,}" for s, n in ctx["pairs"].items())
+        L += ["", f"A run with N pairs minus a run with none, divided by N ({runs}). \"In malloc + free\" "
+              "leaves out the loop's own instructions (its calls and counter), which the whole-program "
+              "difference includes. `perf stat -e instructions` is not used: callgrind counts the same "
+              "on any machine, with hardware counters or without."]
     else:
         L.append("Not measured: valgrind (callgrind) is not installed.")
-    hm, nh = counts.get("hugemem") if counts else None, counts.get(NOHARDENED) if counts else None
+    hm = counts["hugemem"][TARGET_BENCH] if counts and "hugemem" in counts else None
+    nh = counts[NOHARDENED][TARGET_BENCH] if counts and NOHARDENED in counts else None
     L += ["", "### Cost of the default misuse checks (HUGEMEM_HARDENED)", ""]
     if NOHARDENED in variants:
-        ns_on = med.get(TARGET_BENCH, {}).get("hugemem", (None, 0))[0]
-        ns_off = med.get(TARGET_BENCH, {}).get(NOHARDENED, (None, 0))[0]
+        ns_on = med.get(TARGET_BENCH, {}).get("hugemem", (None,))[0]
+        ns_off = med.get(TARGET_BENCH, {}).get(NOHARDENED, (None,))[0]
         ins = f"{hm['allocator']:.1f} vs {nh['allocator']:.1f} instructions" if hm and nh else "instructions not measured"
         L.append(f"malloc(32) + free with the checks (default) vs `-DHUGEMEM_HARDENED=OFF`: {ins}, "
                  f"{_fmt(ns_on)} vs {_fmt(ns_off)} ns per pair (the column hugemem-nohardened above).")
@@ -124,16 +131,16 @@ def as_json(variants, med, counts, ctx):
         for v in variants:
             if v not in med[bench]:
                 continue
-            ns, n = med[bench][v]
-            ins = counts[v]["allocator"] if counts and bench == TARGET_BENCH and v in counts else None
+            ns, n, lo, hi = med[bench][v]
+            ins = counts[v][bench]["allocator"] if counts and bench in counts.get(v, {}) else None
             results.append({"benchmark": bench, "allocator": v, "median_ns": ns, "samples": n,
-                            "instructions_per_op": ins})
+                            "min_ns": lo, "max_ns": hi, "instructions_per_op": ins})
     return json.dumps({
         "section": "micro", "mode": ctx["mode"], "date": ctx["date"], "machine": ctx["machine"],
-        "load_average": [ctx["load_before"], ctx["load_after"]], "versions": ctx["versions"],
+        "load_average": [ctx["load_before"], ctx["load_after"]], "versions": ctx["versions"], "build": ctx["build"],
         "rounds": ctx["rounds"], "repetitions": ctx["repetitions"], "min_time_s": ctx["min_time"],
         "allocators": variants, "results": results,
-        "instructions": {v: {"benchmark": TARGET_BENCH, "instructions_per_op": c["allocator"],
-                             "instructions_per_op_with_loop": c["whole"]} for v, c in (counts or {}).items()},
+        "instructions": {v: {b: {"instructions_per_op": c["allocator"], "instructions_per_op_with_loop": c["whole"]}
+                             for b, c in per.items()} for v, per in (counts or {}).items()},
         "targets": _targets(med, counts), "notes": ctx["notes"],
     }, indent=1)

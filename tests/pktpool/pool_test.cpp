@@ -244,6 +244,39 @@ TEST(PktPool, AThreadOutlivingItsPoolIsSafeAndDoesNotReuseStaleCaches) {
   EXPECT_EQ(q->stats().in_ring, 50u);
 }
 
+// The fast path keeps the last pool's cache at hand (t_hot): switching pools, and a new pool
+// at a destroyed one's address, must each get their own cache.
+TEST(PktPool, AlternatingPoolsEachUseTheirOwnCache) {
+  for (int round = 0; round < 3; ++round) {
+    auto a = Pool::create(raw_config(64, 64, 8));
+    auto b = Pool::create(raw_config(64, 64, 8));
+    ASSERT_TRUE(a && b);
+    std::vector<void*> from_a, from_b;
+    for (int i = 0; i < 40; ++i) {
+      void* o;
+      ASSERT_EQ(a->get(&o), Status::Ok);
+      EXPECT_TRUE(a->contains(o));
+      from_a.push_back(o);
+      ASSERT_EQ(b->get(&o), Status::Ok);
+      EXPECT_TRUE(b->contains(o));
+      from_b.push_back(o);
+    }
+    for (int i = 0; i < 40; ++i) {
+      EXPECT_EQ(b->put(from_b[i]), Status::Ok);
+      EXPECT_EQ(a->put(from_a[i]), Status::Ok);
+    }
+    EXPECT_EQ(a->thread_stats().get_objs, 40u);
+    EXPECT_EQ(b->thread_stats().put_objs, 40u);
+    EXPECT_EQ(a->stats().in_use, 0u);
+    EXPECT_EQ(b->stats().in_use, 0u);
+    std::vector<void*> all(64);
+    ASSERT_EQ(a->get_bulk(all.data(), 64), Status::Ok) << "every element of a came back to a";
+    EXPECT_EQ(std::set<void*>(all.begin(), all.end()).size(), 64u);
+    for (void* o : all) EXPECT_TRUE(a->contains(o));
+    ASSERT_EQ(a->put_bulk(all.data(), 64), Status::Ok);
+  }
+}
+
 TEST(PktPool, PoolsBeyondTheCachedLimitWorkUncached) {
   std::vector<std::unique_ptr<Pool>> pools;
   int uncached = 0;

@@ -131,17 +131,30 @@ struct TlsSlot {
 };
 struct ThreadExit;  // gives a thread's caches back when it exits (cache.cpp)
 extern constinit thread_local TlsSlot t_slots[kMaxCachedPools] __attribute__((tls_model("initial-exec")));
+// The slot of the pool this thread used last (a copy; epoch 0 matches no pool). The fast paths
+// take their cache from here, at a fixed TLS address: the pool pointer only feeds the epoch
+// compare, a predicted branch. Mbuf::free finds its pool through the mbuf it frees; indexing
+// t_slots by that pool's id would put three dependent loads between the mbuf and the store
+// that frees it, on the critical path of every alloc/free.
+extern constinit thread_local TlsSlot t_hot __attribute__((tls_model("initial-exec")));
 
 // Moves n pointers between a cache and the caller. Both directions copy in address order: the
 // top n of the stack go out as a block (still the most recently freed, hottest in the CPU
-// cache), and the same groups of bytes are stored and later loaded, so store forwarding works.
-// Big copies go to copy_objs_wide (copy.cpp), which picks 32-byte AVX2 moves at load time where
-// the CPU has them: the library is built for baseline x86-64, whose 16-byte moves cost twice
-// as many store cycles.
-inline constexpr std::uint32_t kWideCopyMin = 16;
-void copy_objs_wide(void* const* from, void** to, std::uint32_t n);
+// cache), and the groups of bytes a put stores are the ones the next get of the same size
+// loads, so store-to-load forwarding works. From kPairCopyMin objects on, two pointers per
+// 16-byte move (baseline SSE2, inline); below, one at a time. Both measured here against the
+// alternatives: pairs at 4 objects, and an out-of-line AVX2 copy at 32, were slower.
+inline constexpr std::uint32_t kPairCopyMin = 16;
 inline void copy_objs(void* const* from, void** to, std::uint32_t n) {
-  if (n >= kWideCopyMin) return copy_objs_wide(from, to, n);
+  if (n >= kPairCopyMin) {
+    typedef long long Pair __attribute__((vector_size(16), may_alias, aligned(8)));
+    std::uint32_t pairs = n & ~1u;
+    for (std::uint32_t i = 0; i < pairs; i += 2)
+      *reinterpret_cast<Pair*>(to + i) = *reinterpret_cast<const Pair*>(from + i);
+    from += pairs;
+    to += pairs;
+    n -= pairs;
+  }
   for (std::uint32_t i = 0; i < n; ++i) to[i] = from[i];
 }
 
@@ -229,8 +242,14 @@ class Pool {
     const detail::TlsSlot& s = detail::t_slots[id_];
     return s.epoch == epoch_ ? s.cache : nullptr;
   }
-  // The fast paths' test: a slot whose epoch matches always has a cache.
-  const detail::TlsSlot& slot() const { return detail::t_slots[id_]; }
+  // The fast paths' cache: this thread's cache of this pool when the fast path may use it (a
+  // cached pool, debug off), else nullptr.
+  detail::Cache* fast_cache() {
+    const detail::TlsSlot& h = detail::t_hot;
+    if (__builtin_expect(h.epoch == fast_epoch_, 1)) return h.cache;
+    return make_hot();
+  }
+  detail::Cache* make_hot();  // another pool was hot: this one's slot becomes t_hot
   // Slow paths (cache.cpp): the fast path's miss, with or without the debug checks around.
   Status get_slow(void** objs, std::uint32_t n);
   Status put_slow(void* const* objs, std::uint32_t n);
@@ -293,9 +312,8 @@ class Pool {
 // ---- fast paths (inline: these run tens of millions of times a second) ----
 
 inline Status Pool::get_bulk(void** objs, std::uint32_t n) {
-  const detail::TlsSlot& s = slot();
-  detail::Cache* c = s.cache;
-  if (__builtin_expect(s.epoch == fast_epoch_ && n <= c->len, 1)) {
+  detail::Cache* c = fast_cache();
+  if (__builtin_expect(c && n <= c->len, 1)) {
     c->len -= n;
     detail::copy_objs(c->objs + c->len, objs, n);
     detail::add(c->get_objs, std::uint64_t{n});
@@ -305,9 +323,8 @@ inline Status Pool::get_bulk(void** objs, std::uint32_t n) {
 }
 
 inline Status Pool::put_bulk(void* const* objs, std::uint32_t n) {
-  const detail::TlsSlot& s = slot();
-  detail::Cache* c = s.cache;
-  if (__builtin_expect(s.epoch == fast_epoch_ && c->len + n <= c->flush_thresh, 1)) {
+  detail::Cache* c = fast_cache();
+  if (__builtin_expect(c && c->len + n <= c->flush_thresh, 1)) {
     detail::copy_objs(objs, c->objs + c->len, n);
     c->len += n;
     detail::add(c->put_objs, std::uint64_t{n});
