@@ -2,7 +2,6 @@
 // library, or a dlsym caller) can reach resolves into libhugemem.so, memory from each of them
 // is hugemem's, and the glibc extras (mallinfo2, malloc_stats, malloc_trim) report on it.
 #include <dlfcn.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <malloc.h>
 #include <unistd.h>
