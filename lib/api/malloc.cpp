@@ -120,7 +120,7 @@ void check_size(void* p, std::size_t align, std::size_t n) {
     ok = pages_for(n ? n : 1) << page::kPageShift == b.usable;
   } else {
     // A direct mapping is its request rounded up to the next 2 MiB (page/direct.cpp).
-    ok = n <= b.usable && b.usable - n < os::k2M;
+    ok = n <= b.usable && b.usable - (n ? n : 1) < os::k2M;
   }
   if (!ok) slab::report_size_mismatch(p, n, b.usable, b.slab);
 }

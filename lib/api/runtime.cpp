@@ -8,6 +8,7 @@
 
 #include "hugemem/hugemem.h"
 #include "os/env.h"
+#include "os/once.h"
 #include "os/os.h"
 #include "page/heap.h"
 #include "slab/node.h"
@@ -19,11 +20,7 @@ __thread slab::ThreadHeap* t_own_heap __attribute__((tls_model("initial-exec")))
 
 namespace {
 
-// 0 before init, kReady after, and while initialising the pid of the process doing it: a child
-// forked in the middle of init inherits a pid not its own, from a thread it does not have, and
-// knows to start over instead of waiting forever.
-constexpr pid_t kReady = -1;
-std::atomic<pid_t> g_state{0};
+os::Once g_init;
 pthread_key_t g_key;
 bool g_key_ok = false;
 // Where HUGEMEM_SHOW_STATS writes at exit: a duplicate of stderr taken at init, so the report
@@ -58,27 +55,22 @@ void after_fork_child() {
 }
 
 void init() {
-  const pid_t self = getpid();
-  for (pid_t seen = 0; !g_state.compare_exchange_weak(seen, self, std::memory_order_acq_rel); seen = 0) {
-    if (seen == kReady) return;
-    if (seen == self) __builtin_ia32_pause();  // another thread is initialising: microseconds
-    else g_state.compare_exchange_strong(seen, 0, std::memory_order_acq_rel);  // forked mid-init
-  }
+  if (!g_init.begin()) return;
   // Nothing here may allocate: probing reads /sys into stack buffers, env() scans environ.
   page::configure_from_env();
   slab::g_link_key = os::random_u64();
   slab::g_checked = os::env_flag("HUGEMEM_CHECK", false);
   if (os::env_flag("HUGEMEM_SHOW_STATS", false)) g_stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
-  g_state.store(kReady, std::memory_order_release);
-  // These may allocate (glibc's atfork list grows with malloc); the heap is usable by now.
-  g_key_ok = pthread_key_create(&g_key, thread_exit) == 0;
-  pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+  g_key_ok = pthread_key_create(&g_key, thread_exit) == 0;  // a slot in a static table
+  g_init.finish();
 }
 
-// Initialises at load time, before main and (usually) before the program starts threads, so the
-// fork handlers are registered before any fork can copy a lock held by another thread.
-__attribute__((constructor)) void init_at_load() {
-  if (g_state.load(std::memory_order_acquire) != kReady) init();
+// At load time, before the program's own constructors and threads: the fork handlers must be in
+// place before any fork can copy a lock held by another thread. They only take and reset static
+// locks, so they are valid before init as well as after.
+__attribute__((constructor(101))) void at_load() {
+  pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+  init();
 }
 
 // HUGEMEM_SHOW_STATS=1 prints the statistics when the program exits.
@@ -89,7 +81,7 @@ __attribute__((destructor)) void show_stats_at_exit() {
 }  // namespace
 
 slab::ThreadHeap* heap_slow() {
-  if (g_state.load(std::memory_order_acquire) != kReady) init();
+  if (!g_init.done()) init();
   if (t_own_heap) return t_own_heap;  // made by an allocation inside init()
   slab::ThreadHeap* h = slab::acquire_heap(os::current_node());
   if (!h) return nullptr;

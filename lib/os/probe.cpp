@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "os/once.h"
 #include "os/os.h"
 
 namespace hm::os {
@@ -123,8 +124,14 @@ MachineInfo probe() {
 
 // Function-local static: initialised once, thread-safely, without allocating (the guard is a
 // plain word), and usable before main.
+// Not a function-local static, whose guard a forked child could inherit held (os/once.h).
 const MachineInfo& machine() {
-  static const MachineInfo info = probe();
+  static MachineInfo info;
+  static Once once;
+  if (!once.done() && once.begin()) {
+    info = probe();
+    once.finish();
+  }
   return info;
 }
 

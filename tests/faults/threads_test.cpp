@@ -194,11 +194,7 @@ int fork_during_init_if_asked() {
 // A fork while another thread initialises must not leave the child waiting for a thread it does
 // not have, nor holding a lock copied before the fork handlers were registered. The threads start
 // from a static initialiser of this binary, which runs before hugemem's own constructor.
-// DISABLED: allocator bug. The child restarts init() (runtime.cpp) but blocks in os::machine()
-// (lib/os/probe.cpp), whose function-local static guard the parent's initialising thread held
-// at fork time (__cxa_guard_acquire waits forever); and a fork between g_state = kReady and
-// pthread_atfork() can still copy a held lock. Hangs about 1 run in 20.
-TEST(Fork, DISABLED_DuringAnotherThreadsFirstAllocation) {
+TEST(Fork, DuringAnotherThreadsFirstAllocation) {
   char self[512] = {};
   ASSERT_GT(::readlink("/proc/self/exe", self, sizeof self - 1), 0);
   for (int i = 0; i < 200; ++i) {
