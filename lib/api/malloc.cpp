@@ -205,7 +205,12 @@ HM_EXPORT void* hm_realloc(void* p, std::size_t n) noexcept {
       }
       break;
     case Block::Direct:
-      if (n <= b.usable && n >= b.usable / 2) return p;
+      if (n <= b.usable && n >= b.usable / 2) {  // shrinks in place, giving the tail back
+        page::direct_shrink(b.direct, n);
+        slab::bump(api::heap_or_orphan()->large_bytes,
+                   static_cast<std::int64_t>(b.direct->usable) - static_cast<std::int64_t>(b.usable));
+        return p;
+      }
       break;
   }
   void* q = hm_malloc(n);
@@ -237,7 +242,8 @@ HM_EXPORT void hm_free_aligned_sized(void* p, std::size_t align, std::size_t siz
 }
 
 HM_EXPORT void* hm_memalign(std::size_t align, std::size_t n) noexcept {
-  if (!api::is_pow2(align)) {  // glibc rounds a non-power-of-two alignment up
+  if (!api::is_pow2(align)) {  // glibc rounds a non-power-of-two alignment up (0 means none)
+    if (align == 0) return hm_malloc(n);
     if (align > (std::size_t{1} << 62)) {
       errno = EINVAL;
       return nullptr;

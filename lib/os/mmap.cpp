@@ -136,6 +136,10 @@ bool unmap(void* addr, std::size_t size) {
   return true;
 }
 
+bool shrink(void* addr, std::size_t size, std::size_t new_size) {
+  return new_size >= size || ::munmap(static_cast<char*>(addr) + new_size, size - new_size) == 0;
+}
+
 bool decommit(void* addr, std::size_t size) {
   if (take_fault(g_fail_decommits)) {
     errno = ENOMEM;
