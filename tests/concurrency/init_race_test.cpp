@@ -27,4 +27,8 @@ void race_many_times(const char* mode) {
 // The ordinary program: threads and forks start in main, after the constructors.
 TEST(InitRace, ForkDuringFirstAllocationLeavesTheChildAWorkingHeap) { race_many_times("main"); }
 
+// Threads and forks before any constructor has run (preinit_array): the allocator initialises
+// lazily, and its fork handlers are not registered yet.
+TEST(InitRace, ForkBeforeConstructorsLeavesTheChildAWorkingHeap) { race_many_times("preinit"); }
+
 }  // namespace
