@@ -106,7 +106,7 @@ def hugetlb_runs(build, mode, reps, allocs, progress):
             for name, extra in (("glibc", {}), ("hugemem", {"HUGEMEM_PAGES": "2m"})):
                 r = proc.run(measure(build), workload_cmd(build, "tlb", args), env=allocators.env_for(by_name[name], extra))
                 info["runs"].append(record(r, workload="tlb", allocator=name, rep=rep, args=args, env=extra))
-                progress.line(f"tlb {name}{' HUGEMEM_PAGES=2m' if extra else ''} rep {rep + 1}/{reps}", r)
+                progress.line(f"tlb {name}{' HUGEMEM_PAGES=2m' if extra else ''} rep {rep + 1}/{min(reps, 3)}", r)
     return info
 
 
