@@ -191,9 +191,9 @@ int fork_during_init_if_asked() {
 }
 [[maybe_unused]] const int g_fork_during_init = fork_during_init_if_asked();
 
-// A fork while another thread initialises must not leave the child waiting for a thread it does
-// not have, nor holding a lock copied before the fork handlers were registered. The threads start
-// from a static initialiser of this binary, which runs before hugemem's own constructor.
+// A fork while other threads make the process's first allocations, started from a static
+// initialiser (as early as a program can start threads), must not leave the child waiting for a
+// thread it does not have, nor holding a lock copied from one.
 TEST(Fork, DuringAnotherThreadsFirstAllocation) {
   char self[512] = {};
   ASSERT_GT(::readlink("/proc/self/exe", self, sizeof self - 1), 0);

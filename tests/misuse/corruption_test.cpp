@@ -88,6 +88,17 @@ TEST_F(CheckedMode, WriteAfterFreeIntoTheLinkIsCaughtOnReuse) {
       "hugemem: corrupted freelist: .* \\(size class 4, 80 bytes\\)");
 }
 
+TEST_F(CheckedMode, DoubleFreeIsStillReported) {
+  EXPECT_REPORTED(
+      {
+        void* p = hm_malloc(kSize);
+        hm_free(p);
+        std::fprintf(stderr, "freed %p\n", p);
+        hm_free(p);
+      },
+      "freed (0x[0-9a-f]+)\n.*hugemem: double free of \\3 \\(size class 4, 80 bytes\\)");
+}
+
 TEST_F(CheckedMode, UntouchedFreedObjectsAreReusedSilently) {
   EXPECT_EXIT(
       {

@@ -32,6 +32,12 @@ TEST(DoubleFree, SmallObjectAfterOthersWereFreedOnTop) {
   EXPECT_REPORTED(hm_free(p), "hugemem: double free of " + hex(p) + " \\(size class 2, 48 bytes\\)");
 }
 
+TEST(DoubleFree, SmallObjectFreedByAnotherThread) {
+  void* p = hm_malloc(80);
+  std::thread([p] { hm_free(p); }).join();  // a remote free: p is on its slab's remote list
+  EXPECT_REPORTED(hm_free(p), "hugemem: double free of " + hex(p) + " \\(size class 4, 80 bytes\\)");
+}
+
 TEST(DoubleFree, LargeBlock) {
   void* p = hm_malloc(kLarge);
   hm_free(p);
