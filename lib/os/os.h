@@ -45,7 +45,7 @@ struct Mapping {
 // `charge`: have the kernel's overcommit policy vet the size now (as glibc's mmap'd chunks
 // are), so an impossible request fails here instead of succeeding on paper; arenas, which
 // reserve address space far ahead of use, pass false (MAP_NORESERVE).
-// Returns an empty Mapping with errno set on failure.
+// Returns an empty Mapping with errno set on failure (EOPNOTSUPP: THP asked for with THP off).
 Mapping map(std::size_t size, std::size_t align, Backing backing, const char* name, bool charge = false);
 
 // Tries `best`, then every worse backing in order, and returns the first that maps.
