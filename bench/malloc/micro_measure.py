@@ -41,6 +41,8 @@ def build_main(src, build):
         _configure(src, build)
     known = _ninja_targets(build)
     found = [a for a in ALLOCATORS if f"micro_bench_{a}" in known]
+    if not found:
+        sys.exit(f"[micro] {build} has no microbenchmark targets (configured with -DHUGEMEM_BENCH=OFF?)")
     log(f"building microbenchmarks for {', '.join(found)}")
     _build(build, [f"{kind}_{a}" for a in found for kind in ("micro_bench", "pair_count")])
     return {a: _binaries(build, a) for a in found}

@@ -135,10 +135,10 @@ bool dpdk_init(const std::string& args, std::string* why) {
   return true;
 }
 
-BENCHMARK_TEMPLATE(BM_getput_dpdk, 1)->Threads(1)->Threads(2);
-BENCHMARK_TEMPLATE(BM_getput_dpdk, 4)->Threads(1)->Threads(2);
-BENCHMARK_TEMPLATE(BM_getput_dpdk, 32)->Threads(1)->Threads(2);
-BENCHMARK(BM_mbuf_dpdk)->Threads(1)->Threads(2);
+BENCHMARK_TEMPLATE(BM_getput_dpdk, 1)->Apply(thread_counts);
+BENCHMARK_TEMPLATE(BM_getput_dpdk, 4)->Apply(thread_counts);
+BENCHMARK_TEMPLATE(BM_getput_dpdk, 32)->Apply(thread_counts);
+BENCHMARK(BM_mbuf_dpdk)->Apply(thread_counts);
 BENCHMARK(BM_handoff_dpdk)->Threads(2);
 
 }  // namespace hm::pkt::bench

@@ -100,10 +100,10 @@ void BM_handoff_ours(benchmark::State& state) {
   state.SetItemsProcessed(producer ? state.iterations() * kHandoffBurst : 0);
 }
 
-BENCHMARK_TEMPLATE(BM_getput_ours, 1)->Threads(1)->Threads(2);
-BENCHMARK_TEMPLATE(BM_getput_ours, 4)->Threads(1)->Threads(2);
-BENCHMARK_TEMPLATE(BM_getput_ours, 32)->Threads(1)->Threads(2);
-BENCHMARK(BM_mbuf_ours)->Threads(1)->Threads(2);
+BENCHMARK_TEMPLATE(BM_getput_ours, 1)->Apply(thread_counts);
+BENCHMARK_TEMPLATE(BM_getput_ours, 4)->Apply(thread_counts);
+BENCHMARK_TEMPLATE(BM_getput_ours, 32)->Apply(thread_counts);
+BENCHMARK(BM_mbuf_ours)->Apply(thread_counts);
 BENCHMARK(BM_handoff_ours)->Threads(2);
 
 #ifndef HUGEMEM_BENCH_DPDK

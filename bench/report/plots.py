@@ -3,6 +3,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import ticker  # noqa: E402
 
 import stats  # noqa: E402
 
@@ -25,11 +26,14 @@ def ratio_chart(summary, key, title, path, base="glibc"):
         ax.bar([x for x, y in zip(xs, ys) if y], [y for y in ys if y], width, label=a, color=COLORS.get(a))
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(ticker.FixedLocator([0.125, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 8, 16]))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, rotation=20, ha="right")
     ax.set_ylabel(f"ratio to {base} (lower is better)")
     ax.set_title(title)
-    ax.legend(ncol=len(allocs), fontsize=8)
+    ax.legend(ncol=len(allocs), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28))
     ax.grid(axis="y", which="both", alpha=0.3)
     fig.tight_layout()
     plt.rcParams["svg.hashsalt"] = "hugemem"  # stable ids: regenerating an unchanged chart is no diff

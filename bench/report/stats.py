@@ -160,9 +160,10 @@ def tlb_2m_figure(hugetlb):
             acc.setdefault(r["allocator"], []).append(r["result"]["access_seconds"])
     g, h = median(acc.get("glibc", [])), median(acc.get("hugemem", []))
     pcts = [r["result"]["huge_pct"] for r in hugetlb["runs"] if ok(r) and r["allocator"] == "hugemem"]
-    fell_back = any("pages left" in r.get("stderr", "") for r in hugetlb["runs"] if r["allocator"] == "hugemem")
+    mine = [r for r in hugetlb["runs"] if r["allocator"] == "hugemem"]
+    fell_back = sum("pages left" in r.get("stderr", "") for r in mine)
     note = (f"{hugetlb['got_pages']} of {hugetlb['want_pages']} 2 MiB pages reserved; "
             f"{median(pcts):.0f}% of the heap in huge pages" if pcts else "no successful run")
     if fell_back:
-        note += "; hugemem ran out of hugetlb pages and fell back to THP"
+        note += f"; in {fell_back} of {len(mine)} runs hugemem ran out of hugetlb pages and fell back to THP"
     return {"value": g / h if g and h else None, "note": note}

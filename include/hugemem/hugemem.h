@@ -4,8 +4,8 @@
  * LD_PRELOAD=libhugemem.so replaces the system allocator for a whole program.
  *
  * Contracts (the same as the C/POSIX functions they mirror):
- *  - every pointer returned is aligned to at least 16 bytes (alignof(max_align_t)), except for
- *    requests of at most 8 bytes, which are 8-byte aligned (no 8-byte object needs more);
+ *  - every pointer returned is aligned to at least 16 bytes (alignof(max_align_t)), whatever
+ *    the size: the smallest size class is 16 bytes;
  *  - on failure the functions return NULL with errno = ENOMEM (EINVAL where POSIX says so for
  *    bad alignments); hm_posix_memalign returns the error code and leaves errno alone;
  *  - hm_free(NULL) does nothing; hm_free of a pointer hugemem did not return, or one already

@@ -137,8 +137,9 @@ HM_EXPORT void* hm_malloc(std::size_t n) noexcept {
   return api::malloc_slow(n);
 }
 
-// The fast path handles a local free of a valid small object; everything else (large blocks,
-// remote frees, misuse to report, the first free of a thread) is one tail call away.
+// The fast path handles a valid small object: a local free inline, a remote free by one call;
+// everything else (large blocks, misuse to report, the first free of a thread) is one tail
+// call away.
 HM_EXPORT void hm_free(void* p) noexcept {
   std::uintptr_t e = page::registry_entry(p);
   slab::ThreadHeap* h = api::t_heap;
@@ -148,12 +149,13 @@ HM_EXPORT void hm_free(void* p) noexcept {
     if (__builtin_expect(d->kind == page::PageKind::Slab, 1)) {
       auto* s = reinterpret_cast<slab::Slab*>(e + (std::uintptr_t{d->count} << page::kPageShift));
       auto* o = static_cast<slab::FreeObj*>(p);
-      if (__builtin_expect((!slab::kHardened || s->contains_object(p)) && !slab::looks_free(s, o) &&
-                               s->owner.load(std::memory_order_relaxed) == h, 1)) {
+      if (__builtin_expect((!slab::kHardened || s->contains_object(p)) && !slab::looks_free(s, o), 1)) {
+        --h->live[s->cls];
+        // Another thread's object, already validated: straight to its slab's remote list.
+        if (__builtin_expect(s->owner.load(std::memory_order_relaxed) != h, 0)) return h->remote_free(s, o);
         o->link = slab::encode(s->free, o);
         s->free = o;
         --s->used;
-        --h->live[s->cls];
         if (__builtin_expect(s->state != slab::SlabState::Active, 0) && (s->used == 0 || s->state == slab::SlabState::Full))
           return h->local_free_slow(s);
         return;
@@ -205,7 +207,12 @@ HM_EXPORT void* hm_realloc(void* p, std::size_t n) noexcept {
       }
       break;
     case Block::Direct:
-      if (n <= b.usable && n >= b.usable / 2) return p;
+      if (n <= b.usable && n >= b.usable / 2) {  // shrinks in place, giving the tail back
+        page::direct_shrink(b.direct, n);
+        slab::bump(api::heap_or_orphan()->large_bytes,
+                   static_cast<std::int64_t>(b.direct->usable) - static_cast<std::int64_t>(b.usable));
+        return p;
+      }
       break;
   }
   void* q = hm_malloc(n);
@@ -237,7 +244,8 @@ HM_EXPORT void hm_free_aligned_sized(void* p, std::size_t align, std::size_t siz
 }
 
 HM_EXPORT void* hm_memalign(std::size_t align, std::size_t n) noexcept {
-  if (!api::is_pow2(align)) {  // glibc rounds a non-power-of-two alignment up
+  if (!api::is_pow2(align)) {  // glibc rounds a non-power-of-two alignment up (0 means none)
+    if (align == 0) return hm_malloc(n);
     if (align > (std::size_t{1} << 62)) {
       errno = EINVAL;
       return nullptr;

@@ -54,6 +54,17 @@ void after_fork_child() {
   slab::reset_heaps_after_fork(t_own_heap);
 }
 
+// The fork handlers must be in place before a fork can copy a lock held by another thread. They
+// only take and reset static locks, so they are valid before init as well as after. Registered
+// exactly once (twice would take every lock twice): by init, just after it completes, since
+// pthread_atfork waits on glibc's fork lock and a forking thread may be waiting on init; or by
+// the load-time constructor, whichever comes first.
+std::atomic<bool> g_fork_handlers{false};
+void register_fork_handlers() {
+  if (!g_fork_handlers.exchange(true, std::memory_order_acq_rel))
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
 void init() {
   if (!g_init.begin()) return;
   // Nothing here may allocate: probing reads /sys into stack buffers, env() scans environ.
@@ -63,13 +74,12 @@ void init() {
   if (os::env_flag("HUGEMEM_SHOW_STATS", false)) g_stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
   g_key_ok = pthread_key_create(&g_key, thread_exit) == 0;  // a slot in a static table
   g_init.finish();
+  register_fork_handlers();
 }
 
-// At load time, before the program's own constructors and threads: the fork handlers must be in
-// place before any fork can copy a lock held by another thread. They only take and reset static
-// locks, so they are valid before init as well as after.
+// Before the program's own constructors and (usually) its threads.
 __attribute__((constructor(101))) void at_load() {
-  pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+  register_fork_handlers();
   init();
 }
 

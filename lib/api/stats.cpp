@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <cerrno>
+#include <cstdio>
 
 #include "api/runtime.h"
 #include "hugemem/hugemem.h"
@@ -127,4 +128,39 @@ HM_EXPORT void malloc_stats(void) noexcept { hm_print_stats(); }
 
 // Tuning knobs of glibc's allocator do not apply; accepted and ignored, as other allocators do.
 HM_EXPORT int mallopt(int, int) noexcept { return 1; }
+
+// glibc's XML report in glibc's shape, with hugemem's figures: the free blocks per buddy order
+// as the size buckets, arena and direct bytes as the system totals.
+HM_EXPORT int malloc_info(int options, FILE* fp) noexcept {
+  if (options != 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  hm_stats s;
+  hm_get_stats(&s);
+  page::PageStats ps = page::page_stats();
+  std::fprintf(fp, "<malloc version=\"1\">\n<heap nr=\"0\">\n<sizes>\n");
+  std::size_t blocks = 0;
+  for (int o = 0; o <= page::kMaxOrder; ++o) {
+    if (!ps.free_blocks[o]) continue;
+    std::size_t size = os::kPageSize << o;
+    blocks += ps.free_blocks[o];
+    std::fprintf(fp, "  <size from=\"%zu\" to=\"%zu\" total=\"%zu\" count=\"%zu\"/>\n", size, size,
+                 size * ps.free_blocks[o], ps.free_blocks[o]);
+  }
+  std::fprintf(fp,
+               "</sizes>\n<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
+               "<total type=\"rest\" count=\"%zu\" size=\"%zu\"/>\n"
+               "<system type=\"current\" size=\"%zu\"/>\n<system type=\"max\" size=\"%zu\"/>\n"
+               "<aspace type=\"total\" size=\"%zu\"/>\n<aspace type=\"mprotect\" size=\"%zu\"/>\n</heap>\n"
+               "<total type=\"mmap\" count=\"%d\" size=\"%zu\"/>\n"
+               "<system type=\"current\" size=\"%zu\"/>\n<system type=\"max\" size=\"%zu\"/>\n"
+               "<aspace type=\"total\" size=\"%zu\"/>\n<aspace type=\"mprotect\" size=\"%zu\"/>\n</malloc>\n",
+               blocks, ps.free_bytes, s.mapped, s.mapped, s.mapped, s.mapped, ps.direct ? 1 : 0, ps.direct, s.mapped,
+               s.mapped, s.mapped, s.mapped);
+  return 0;
+}
+
+HM_EXPORT __typeof__(mallinfo) __libc_mallinfo __attribute__((alias("mallinfo")));
+HM_EXPORT __typeof__(mallopt) __libc_mallopt __attribute__((alias("mallopt")));
 #endif

@@ -92,6 +92,11 @@ Mapping map(std::size_t size, std::size_t align, Backing backing, const char* na
     errno = ENOMEM;
     return {};
   }
+  // With THP off a THP-advised mapping is plain 4 KiB pages: not what the caller asked for.
+  if (backing == Backing::THP && (machine().thp == ThpMode::Never || machine().thp == ThpMode::Unavailable)) {
+    errno = EOPNOTSUPP;
+    return {};
+  }
   std::size_t granule = backing_granule(backing);
   if (align < granule) align = granule;
   void* p = nullptr;
@@ -121,7 +126,6 @@ Mapping map_best(std::size_t size, std::size_t align, Backing best, const char* 
   for (int b = static_cast<int>(best); b < kBackingKinds; ++b) {
     auto backing = static_cast<Backing>(b);
     if (size % backing_granule(backing) != 0) continue;
-    if (backing == Backing::THP && machine().thp == ThpMode::Never) continue;
     if (Mapping m = map(size, align, backing, name, charge)) return m;
     if (errno == ENOMEM && saved == ENOMEM) continue;
     saved = errno;
@@ -134,6 +138,10 @@ bool unmap(void* addr, std::size_t size) {
   if (::munmap(addr, size) != 0) return false;
   g_live.fetch_sub(1, std::memory_order_relaxed);
   return true;
+}
+
+bool shrink(void* addr, std::size_t size, std::size_t new_size) {
+  return new_size >= size || ::munmap(static_cast<char*>(addr) + new_size, size - new_size) == 0;
 }
 
 bool decommit(void* addr, std::size_t size) {

@@ -45,7 +45,7 @@ struct Mapping {
 // `charge`: have the kernel's overcommit policy vet the size now (as glibc's mmap'd chunks
 // are), so an impossible request fails here instead of succeeding on paper; arenas, which
 // reserve address space far ahead of use, pass false (MAP_NORESERVE).
-// Returns an empty Mapping with errno set on failure.
+// Returns an empty Mapping with errno set on failure (EOPNOTSUPP: THP asked for with THP off).
 Mapping map(std::size_t size, std::size_t align, Backing backing, const char* name, bool charge = false);
 
 // Tries `best`, then every worse backing in order, and returns the first that maps.
@@ -54,6 +54,9 @@ Mapping map(std::size_t size, std::size_t align, Backing backing, const char* na
 Mapping map_best(std::size_t size, std::size_t align, Backing best, const char* name, bool charge = false);
 
 bool unmap(void* addr, std::size_t size);
+// Unmaps the tail [addr+new_size, addr+size) of a mapping, which stays one mapping (new_size a
+// multiple of the backing's granule).
+bool shrink(void* addr, std::size_t size, std::size_t new_size);
 
 // Gives the physical memory of [addr, addr+size) back to the OS; the range stays mapped and reads
 // back as zeros. Requires addr and size aligned to the backing's granule for hugetlb mappings.

@@ -44,6 +44,19 @@ void direct_free(DirectHeader* h) {
   os::unmap(m.addr, m.size);
 }
 
+void direct_shrink(DirectHeader* h, std::size_t size) {
+  auto* base = static_cast<char*>(h->map.addr);
+  std::size_t head = static_cast<std::size_t>(static_cast<char*>(h->user) - base);
+  std::size_t total = round_up(head + size, os::k2M);
+  if (total >= h->map.size || !os::shrink(base, h->map.size, total)) return;
+  // Registry slots wholly past the new end no longer belong to this block.
+  std::size_t kept = round_up(total, kArenaSize);
+  if (kept < h->map.size) registry_set(base + kept, h->map.size - kept, 0);
+  g_direct_bytes.fetch_sub(h->map.size - total, std::memory_order_relaxed);
+  h->map.size = total;
+  h->usable = total - head;
+}
+
 std::size_t direct_bytes() { return g_direct_bytes.load(std::memory_order_relaxed); }
 
 }  // namespace hm::page

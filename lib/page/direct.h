@@ -22,6 +22,9 @@ struct DirectHeader {
 void* direct_alloc(std::size_t size, std::size_t align);
 // `h` from the registry; `p` must equal h->user (else an invalid pointer).
 void direct_free(DirectHeader* h);
+// Gives back the tail beyond what `size` bytes need (realloc to a smaller size); the block stays
+// where it is and `usable` shrinks with it.
+void direct_shrink(DirectHeader* h, std::size_t size);
 std::size_t direct_bytes();
 
 }  // namespace hm::page

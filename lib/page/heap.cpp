@@ -154,12 +154,10 @@ bool PageHeap::resize(void* p, std::size_t new_pages) {
 
 void PageHeap::maybe_release() {
   std::size_t high = pages_of(g_config.high);
-  if (dirty_ <= high) {
-    over_since_ = 0;
-    return;
-  }
-  if (dirty_ < retry_at_) return;
-  if (g_config.delay_ms && dirty_ <= 4 * high) {
+  if (dirty_ <= high || dirty_ < retry_at_) return;
+  // The clock starts at the first crossing since the last release and is not reset by dips
+  // below high, so a heap hovering around high still releases every delay_ms.
+  if (g_config.delay_ms && dirty_ <= 2 * high) {
     std::uint64_t now = os::monotonic_ms();
     if (over_since_ == 0) over_since_ = now;
     if (now - over_since_ < g_config.delay_ms) return;

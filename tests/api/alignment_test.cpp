@@ -162,4 +162,16 @@ TEST(SUITE(Alignment), MemalignRoundsOtherAlignmentsUp) {
   }
 }
 
+// glibc serves alignments up to 16, 0 included, as plain malloc.
+TEST(SUITE(Alignment), MemalignOfZeroIsMalloc) {
+  volatile std::size_t zero = 0;  // not a constant the compiler could fold
+  for (std::size_t n : {0ul, 1ul, 100ul, 5000ul}) {
+    void* p = F.memalign(zero, n);
+    ASSERT_NE(p, nullptr) << n;
+    EXPECT_TRUE(is_aligned(p, promised_alignment(n)));
+    EXPECT_GE(F.usable_size(p), n);
+    F.free(p);
+  }
+}
+
 }  // namespace

@@ -2,7 +2,6 @@
 // library, or a dlsym caller) can reach resolves into libhugemem.so, memory from each of them
 // is hugemem's, and the glibc extras (mallinfo2, malloc_stats, malloc_trim) report on it.
 #include <dlfcn.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <malloc.h>
 #include <unistd.h>
@@ -183,8 +182,8 @@ long rss_pages() {
 
 TEST(Override, MallocTrimGivesFreeMemoryBack) {
   malloc_trim(0);
-  // 48 MiB stays below the release watermark (64 MiB): only a trim gives it back.
-  constexpr std::size_t kBlocks = 12, kBlock = 4 * MiB;
+  // 12 MiB stays below the default release watermark (16 MiB): only a trim gives it back.
+  constexpr std::size_t kBlocks = 3, kBlock = 4 * MiB;
   std::vector<void*> ps;
   for (std::size_t i = 0; i < kBlocks; ++i) {
     ps.push_back(F.malloc(kBlock));

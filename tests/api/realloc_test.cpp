@@ -132,12 +132,34 @@ TEST(SUITE(Realloc), LargeBlocksGrowInPlaceWhenTheNextPagesAreFree) {
   F.free(p);
 }
 
-TEST(SUITE(Realloc), DirectBlocksStayInPlaceDownToHalf) {
-  void* p = F.malloc(300 * MiB);
+// Down to half its size a direct block stays where it is and gives its tail back to the OS (its
+// usable size follows); growing again moves it, contents intact.
+TEST(SUITE(Realloc), DirectBlocksShrinkInPlaceGivingTheTailBack) {
+  auto* p = static_cast<char*>(F.malloc(300 * MiB));
   ASSERT_NE(p, nullptr);
-  EXPECT_EQ(F.realloc(p, 200 * MiB), p);
-  EXPECT_EQ(F.realloc(p, 290 * MiB), p);
-  F.free(p);
+  p[0] = 'a';
+  p[199 * MiB] = 'b';
+  ASSERT_EQ(F.realloc(p, 200 * MiB), p);
+  EXPECT_GE(F.usable_size(p), 200 * MiB);
+  EXPECT_LT(F.usable_size(p), 202 * MiB) << "the tail beyond the 2 MiB rounding is given back";
+  auto* q = static_cast<char*>(F.realloc(p, 290 * MiB));
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q[0], 'a');
+  EXPECT_EQ(q[199 * MiB], 'b');
+  F.free(q);
+}
+
+// free_sized takes the size of the latest request, realloc's included, wherever realloc left
+// the block (C23 7.24.3.4).
+TEST(SUITE(Realloc), FreeSizedTakesTheSizeGivenToRealloc) {
+  for (auto [from, to] : {std::pair{100ul, 90ul}, std::pair{MiB, 100 * KiB}, std::pair{MiB, 2 * MiB},
+                          std::pair{300 * MiB, 200 * MiB}, std::pair{200 * MiB, 300 * MiB}, std::pair{300 * MiB, 100 * KiB}}) {
+    void* p = F.malloc(from);
+    ASSERT_NE(p, nullptr);
+    void* q = F.realloc(p, to);
+    ASSERT_NE(q, nullptr) << from << " -> " << to;
+    F.free_sized(q, to);
+  }
 }
 
 }  // namespace

@@ -103,9 +103,11 @@ class Targets(unittest.TestCase):
         h = {"ran": True, "want_pages": 10, "got_pages": 10, "runs": [
             run("tlb", "glibc", 1, 1, rep=i, access_seconds=a, huge_pct=0.0) for i, a in enumerate([3.0, 1.0, 2.0])
         ] + [run("tlb", "hugemem", 1, 1, rep=i, access_seconds=a, huge_pct=100.0) for i, a in enumerate([1.0, 0.5])]}
+        h["runs"][-1]["stderr"] = "hugemem: no 2MiB-hugetlb pages left; arenas now use THP\n"
         f = stats.tlb_2m_figure(h)
         self.assertAlmostEqual(f["value"], 2.0 / 0.75)
         self.assertIn("10 of 10", f["note"])
+        self.assertIn("in 1 of 2 runs hugemem ran out of hugetlb pages", f["note"])
         self.assertIsNone(stats.tlb_2m_figure({"ran": False, "why": "not root"})["value"])
 
 

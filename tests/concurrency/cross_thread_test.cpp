@@ -131,6 +131,7 @@ TEST(CrossThread, HandedOverWorkingSetGoesBackToTheOs) {
   std::vector<std::vector<void*>> sets(kThreads);
   std::atomic<std::size_t> peak{0};
   std::atomic<int> built{0};
+  std::atomic<bool> measured{false};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -146,7 +147,12 @@ TEST(CrossThread, HandedOverWorkingSetGoesBackToTheOs) {
       }
       built.fetch_add(1);
       while (built.load() < kThreads) std::this_thread::yield();
-      if (t == 0) peak = rss_bytes();
+      // Nobody frees before the peak is read: frees above the release watermark go back at once.
+      if (t == 0) {
+        peak = rss_bytes();
+        measured = true;
+      }
+      while (!measured.load()) std::this_thread::yield();
       // Free the next thread's set (its allocator may already have exited).
       for (void* p : sets[(t + 1) % kThreads]) hm_free(p);
     });

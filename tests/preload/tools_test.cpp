@@ -57,3 +57,17 @@ TEST(Preload, ParallelSortUnderHugemem) {
 }
 
 }  // namespace
+
+namespace {
+
+// The statistics asked for with HUGEMEM_SHOW_STATS go to the stderr the program started with,
+// even when it closed fd 2 before exiting (they are written through a copy taken at init).
+TEST(Preload, StatsReachTheOriginalStderrAfterTheProgramClosesIt) {
+  REQUIRE_PROGRAM(python, "python3");
+  Command closes{{python, "-c", "import os; os.close(2)"}};
+  Result r = run(closes, true);
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_NE(r.err.find(kStatsMarker), std::string::npos) << "stderr: " << r.err;
+}
+
+}  // namespace

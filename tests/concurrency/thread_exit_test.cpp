@@ -1,0 +1,60 @@
+// Thread exit returns the thread's heap even when the thread allocates while it exits: in a
+// thread_local destructor or a pthread key destructor that runs after hugemem's own. Thousands
+// of such threads must not keep mapping memory, and every block is accounted for.
+#include <gtest/gtest.h>
+#include <pthread.h>
+
+#include <thread>
+#include <vector>
+
+#include "hugemem/hugemem.h"
+#include "memory_probe.h"
+
+namespace {
+
+pthread_key_t g_late_key;
+
+// Runs at thread exit, after hugemem's key destructor (its key was created first, at load).
+void late_destructor(void* value) {
+  hm_free(value);
+  void* p = hm_malloc(200);
+  hm_free(hm_malloc(5000));
+  hm_free(p);
+}
+
+struct AllocatesOnExit {
+  void* block = hm_malloc(64);
+  ~AllocatesOnExit() {
+    hm_free(block);
+    hm_free(hm_malloc(300));
+  }
+};
+thread_local AllocatesOnExit t_on_exit;
+
+void exiting_thread() {
+  static_cast<void>(t_on_exit.block);
+  pthread_setspecific(g_late_key, hm_malloc(100));
+  for (int i = 0; i < 20; ++i) hm_free(hm_malloc(static_cast<std::size_t>(16 + i * 100)));
+}
+
+TEST(ThreadExit, AllocationsDuringExitDoNotLeakTheHeap) {
+  ASSERT_EQ(pthread_key_create(&g_late_key, late_destructor), 0);
+  auto run = [](int threads) {
+    for (int base = 0; base < threads; base += 4) {
+      std::vector<std::thread> wave;
+      for (int i = 0; i < 4; ++i) wave.emplace_back(exiting_thread);
+      for (auto& t : wave) t.join();
+    }
+    hm_trim(0);
+    return hm_now();
+  };
+  hm_stats few = run(100);
+  hm_stats many = run(2000);
+  std::printf("after 100 threads: allocated %zu, active %zu; after 2000 more: allocated %zu, active %zu\n",
+              few.allocated, few.active, many.allocated, many.active);
+  EXPECT_EQ(many.allocated, few.allocated) << "blocks freed at exit are counted as freed";
+  EXPECT_LE(many.active, few.active + 4 * MiB) << "each exiting thread left memory behind";
+  pthread_key_delete(g_late_key);
+}
+
+}  // namespace
