@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "batch_handoff.h"
+#include "cpu_pair.h"
 #include "which_malloc.h"
 
 namespace {
@@ -95,13 +96,19 @@ void aligned_pair(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-// This thread allocates, a second one frees, the blocks handed over in batches of 1024. The
-// figure is the CPU time of both threads per object: malloc, the remote free, and the owner
-// taking the memory back. (Wall time would mostly measure the scheduler on a shared machine.)
+// This thread allocates, a second one on another CPU frees, the blocks handed over in batches of
+// 1024. The figure is the CPU time of both threads per object: malloc, the remote free, and the
+// owner taking the memory back. (Wall time would mostly measure the scheduler on a shared
+// machine.)
 void cross_thread(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
+  CpuPair cpus;
+  cpus.pin(0);
   BatchHandoff handoff;
-  std::thread consumer([&handoff] { handoff.consume([](void* p) { std::free(p); }); });
+  std::thread consumer([&handoff, &cpus] {
+    cpus.pin(1);
+    handoff.consume([](void* p) { std::free(p); });
+  });
   void** batch = handoff.next_buffer();
   std::size_t filled = 0;
   for (auto _ : state) {

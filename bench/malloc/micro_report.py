@@ -40,6 +40,17 @@ def _ratio(a, b):
     return f"{a / b:.2f}×" if a is not None and b else "–"
 
 
+# A figure whose slowest sample took more than this many times its fastest is marked: rough.
+SPREAD_LIMIT = 2.0
+SPREAD_MARK = " †"
+SPREAD_NOTE = (f"{SPREAD_MARK.strip()} its samples spread more than {SPREAD_LIMIT:g}× between the fastest and the "
+               "slowest (min_ns, max_ns in micro.json): a rough figure.")
+
+
+def _spread(st):
+    return st is not None and st[2] > 0 and st[3] / st[2] > SPREAD_LIMIT
+
+
 def _peers(variants):
     return [v for v in variants if not v.startswith("hugemem")]
 
@@ -49,10 +60,12 @@ def _table(rows, variants, med, label_head):
     head = [label_head, *variants, "hugemem ÷ glibc", "hugemem ÷ mimalloc", "hugemem ÷ best peer"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for bench, label in rows:
-        vals = {v: med.get(bench, {}).get(v, (None,))[0] for v in variants}
+        stats = {v: med.get(bench, {}).get(v) for v in variants}
+        vals = {v: st[0] if st else None for v, st in stats.items()}
         best = min((vals[p] for p in peers if vals[p] is not None), default=None)
         hm = vals.get("hugemem")
-        cells = [label, *(_fmt(vals[v]) for v in variants), _ratio(hm, vals.get("glibc")),
+        cells = [label, *(_fmt(vals[v]) + (SPREAD_MARK if _spread(stats[v]) else "") for v in variants),
+                 _ratio(hm, vals.get("glibc")),
                  _ratio(hm, vals.get("mimalloc")), _ratio(hm, best)]
         out.append("| " + " | ".join(cells) + " |")
     return out
@@ -86,6 +99,8 @@ def markdown(variants, med, counts, ctx):
     L += _table([(f"pair/{n}", size_label(n)) for n in PAIR_SIZES], variants, med, "size")
     L += ["", "### Other patterns (ns per operation)", ""]
     L += _table(OTHERS, variants, med, "benchmark")
+    if any(_spread(st) for per in med.values() for st in per.values()):
+        L += ["", SPREAD_NOTE]
     L += ["", "### Instructions per malloc + free pair (callgrind)", ""]
     if counts:
         benches = sorted({b for c in counts.values() for b in c}, key=lambda b: int(b.split("/")[1]))
