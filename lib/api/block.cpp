@@ -1,5 +1,6 @@
 #include "api/block.h"
 
+#include "slab/large_cache.h"
 #include "slab/report.h"
 
 namespace hm::api {
@@ -24,6 +25,8 @@ Block resolve(const void* p, const char* what) {
     case page::PageKind::Large:
       if (reinterpret_cast<std::uintptr_t>(p) % os::kPageSize != 0)
         slab::report_invalid_pointer(p, what, "not the start of a block (interior pointer)");
+      if (__atomic_load_n(&d.tag, __ATOMIC_RELAXED) == slab::kCachedTag)  // written by its owner
+        slab::report_invalid_pointer(p, what, "a freed large block (double free)");
       return Block{Block::Large, std::size_t{d.count} << page::kPageShift, nullptr, a, nullptr};
     case page::PageKind::Free:
       slab::report_invalid_pointer(p, what, "a free page block (double free)");

@@ -51,6 +51,13 @@ void* alloc_large(ThreadHeap* h, std::size_t n, std::size_t align, bool* zeroed)
   }
   std::size_t pages = pages_for(n);
   std::size_t align_pages = align > os::kPageSize ? align >> page::kPageShift : 1;
+  if (align_pages == 1 && !slab::g_checked) {
+    if (void* kept = h->large_cache.take(static_cast<std::uint32_t>(pages))) {
+      if (zeroed) *zeroed = false;
+      slab::bump(h->large_bytes, static_cast<std::int64_t>(pages << page::kPageShift));
+      return kept;
+    }
+  }
   void* p = page::PageHeap::of_node(h->node).alloc(pages, align_pages, page::PageKind::Large, 0, zeroed);
   if (p) slab::bump(h->large_bytes, static_cast<std::int64_t>(pages << page::kPageShift));
   return p;
@@ -76,6 +83,9 @@ void free_large(const Block& b, void* p) {
   slab::bump(h->large_bytes, -static_cast<std::int64_t>(b.usable));
   if (b.kind == Block::Direct) {
     page::direct_free(b.direct);
+  } else if (h != &g_orphan && !slab::g_checked &&
+             h->large_cache.keep(p, static_cast<std::uint32_t>(b.usable >> page::kPageShift))) {
+    // kept for this thread's next allocation of the same size
   } else if (!b.arena->heap()->free(p, 0)) {
     slab::report_invalid_pointer(p, "free", "not the start of a live block (double free?)");
   }
@@ -290,7 +300,10 @@ HM_EXPORT std::size_t hm_usable_size(const void* p) noexcept {
 
 HM_EXPORT int hm_trim(std::size_t) noexcept {
   int saved = errno;
-  if (slab::ThreadHeap* h = api::t_heap) h->drain_pending();
+  if (slab::ThreadHeap* h = api::t_own_heap) {
+    h->drain_pending();
+    h->large_cache.flush();
+  }
   std::size_t got = 0;
   for (int n = 0; n < page::kMaxNodes; ++n) got += slab::NodeSlabs::of(n).trim();
   got += page::trim_all();
@@ -304,7 +317,7 @@ HM_EXPORT int hm_owns(const void* p) noexcept {
   if (page::DirectHeader* d = page::registry_direct(e)) return d->magic == page::kDirectMagic && d->user == p;
   auto* a = reinterpret_cast<page::Arena*>(e);
   const page::PageDesc& d = a->desc(a->index_of(p));
-  if (d.kind == page::PageKind::Large) return reinterpret_cast<std::uintptr_t>(p) % os::kPageSize == 0;
+  if (d.kind == page::PageKind::Large) return reinterpret_cast<std::uintptr_t>(p) % os::kPageSize == 0 && d.tag != slab::kCachedTag;
   if (d.kind != page::PageKind::Slab) return 0;
   auto* s = static_cast<slab::Slab*>(a->page(d.count));
   return s->contains_object(p) && !slab::looks_free(s, static_cast<const slab::FreeObj*>(p));

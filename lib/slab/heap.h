@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "slab/large_cache.h"
 #include "slab/report.h"
 #include "slab/slab.h"
 #include "slab/slab_list.h"
@@ -29,6 +30,7 @@ struct ThreadHeap {
   std::int64_t live[kClasses] = {};  // objects this thread allocated minus objects it freed
   std::int64_t large_bytes = 0;      // large and direct bytes allocated minus freed
   std::atomic<Slab*> pending{nullptr};  // full slabs that received a remote free
+  LargeCache large_cache;
   SlabList partial[kClasses];
   SlabList full[kClasses];
   int node = 0;
@@ -71,7 +73,8 @@ struct ThreadHeap {
   void local_free_slow(Slab* s);
   void remote_free(Slab* s, FreeObj* p);
   void drain_pending();
-  // Thread exit: every slab goes back to the node (detached, partial, or empty to the buddy).
+  // Thread exit: every slab goes back to the node (detached, partial, or empty to the buddy),
+  // and every kept large block to its page heap.
   void abandon_all();
 
  private:

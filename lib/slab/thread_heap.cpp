@@ -109,6 +109,7 @@ void ThreadHeap::drain_pending() {
 
 void ThreadHeap::abandon_all() {
   drain_pending();
+  large_cache.flush();
   for (int c = 0; c < kClasses; ++c) {
     if (active[c] != &g_empty_slab) NodeSlabs::of(active[c]->node).abandon(active[c]);
     active[c] = &g_empty_slab;
