@@ -1,5 +1,6 @@
 #include "api/block.h"
 
+#include "slab/free.h"
 #include "slab/large_cache.h"
 #include "slab/report.h"
 
@@ -14,10 +15,10 @@ Block resolve(const void* p, const char* what) {
     return Block{Block::Direct, d->usable, nullptr, nullptr, d};
   }
   auto* a = reinterpret_cast<page::Arena*>(e);
-  const page::PageDesc& d = a->desc(a->index_of(p));
+  const page::PageDesc& d = *page::desc_in(e, p);
   switch (d.kind) {
     case page::PageKind::Slab: {
-      auto* s = static_cast<slab::Slab*>(a->page(d.count));
+      slab::Slab* s = slab::slab_of(p);
       if (!s->contains_object(p)) slab::report_invalid_pointer(p, what, "not the start of an object (interior or misaligned)", s);
       if (slab::looks_free(s, static_cast<const slab::FreeObj*>(p))) slab::report_double_free(p, s);
       return Block{Block::Small, s->size, s, nullptr, nullptr};

@@ -10,7 +10,8 @@
 #include "hugemem/hugemem.h"
 #include "page/direct.h"
 #include "page/heap.h"
-#include "slab/heap.h"
+#include "slab/free.h"
+#include "slab/thread_heap.h"
 #include "slab/node.h"
 #include "slab/report.h"
 
@@ -28,13 +29,14 @@ constexpr std::size_t kMaxRequest = PTRDIFF_MAX;
 
 std::size_t pages_for(std::size_t n) { return (n + os::kPageSize - 1) >> page::kPageShift; }
 
-// The orphan heap counts frees of threads that could not get a heap of their own (out of
-// memory); it owns no slab, so every free through it takes the remote path.
-ThreadHeap g_orphan;
-
-ThreadHeap* heap_or_orphan() {
-  ThreadHeap* h = heap();
-  return h ? h : &g_orphan;
+// Frees never make a heap: a thread whose heap was released at its exit (glibc frees its
+// per-thread buffers after the destructors ran) or that could not get one frees through the
+// orphan heap, which owns nothing and allocates nothing.
+ThreadHeap* heap_for_free() {
+  if (ThreadHeap* h = t_own_heap) return h;
+  if (t_exited) return &slab::g_orphan;
+  ThreadHeap* h = heap_slow();
+  return h ? h : &slab::g_orphan;
 }
 
 void* alloc_large(ThreadHeap* h, std::size_t n, std::size_t align, bool* zeroed) {
@@ -46,7 +48,7 @@ void* alloc_large(ThreadHeap* h, std::size_t n, std::size_t align, bool* zeroed)
     void* p = page::direct_alloc(n, align);
     if (!p) return nullptr;
     if (zeroed) *zeroed = true;
-    slab::bump(h->large_bytes, static_cast<std::int64_t>(page::registry_direct(page::registry_entry(p))->usable));
+    slab::count_large(h, static_cast<std::int64_t>(page::registry_direct(page::registry_entry(p))->usable));
     return p;
   }
   std::size_t pages = pages_for(n);
@@ -54,12 +56,12 @@ void* alloc_large(ThreadHeap* h, std::size_t n, std::size_t align, bool* zeroed)
   if (align_pages == 1 && !slab::g_checked) {
     if (void* kept = h->large_cache.take(static_cast<std::uint32_t>(pages))) {
       if (zeroed) *zeroed = false;
-      slab::bump(h->large_bytes, static_cast<std::int64_t>(pages << page::kPageShift));
+      slab::count_large(h, static_cast<std::int64_t>(pages << page::kPageShift));
       return kept;
     }
   }
   void* p = page::PageHeap::of_node(h->node).alloc(pages, align_pages, page::PageKind::Large, 0, zeroed);
-  if (p) slab::bump(h->large_bytes, static_cast<std::int64_t>(pages << page::kPageShift));
+  if (p) slab::count_large(h, static_cast<std::int64_t>(pages << page::kPageShift));
   return p;
 }
 
@@ -79,11 +81,11 @@ __attribute__((noinline)) void* malloc_slow(std::size_t n) {
 
 void free_large(const Block& b, void* p) {
   int saved = errno;  // munmap/madvise must not leak an errno out of free()
-  ThreadHeap* h = heap_or_orphan();
-  slab::bump(h->large_bytes, -static_cast<std::int64_t>(b.usable));
+  ThreadHeap* h = heap_for_free();
+  slab::count_large(h, -static_cast<std::int64_t>(b.usable));
   if (b.kind == Block::Direct) {
     page::direct_free(b.direct);
-  } else if (h != &g_orphan && !slab::g_checked &&
+  } else if (h != &slab::g_orphan && !slab::g_checked &&
              h->large_cache.keep(p, static_cast<std::uint32_t>(b.usable >> page::kPageShift))) {
     // kept for this thread's next allocation of the same size
   } else if (!b.arena->heap()->free(p, 0)) {
@@ -96,7 +98,7 @@ __attribute__((noinline)) void free_slow(void* p) {
   Block b = resolve(p, "free");
   if (b.kind == Block::Small) {
     if (slab::g_checked) slab::fill_freed(b.slab, static_cast<slab::FreeObj*>(p));
-    heap_or_orphan()->free(b.slab, static_cast<slab::FreeObj*>(p));
+    heap_for_free()->free(b.slab, static_cast<slab::FreeObj*>(p));
     return;
   }
   free_large(b, p);
@@ -147,31 +149,11 @@ HM_EXPORT void* hm_malloc(std::size_t n) noexcept {
   return api::malloc_slow(n);
 }
 
-// The fast path handles a valid small object: a local free inline, a remote free by one call;
-// everything else (large blocks, misuse to report, the first free of a thread) is one tail
-// call away.
+// A valid small object is freed inline (slab/free.h); everything else (large blocks, misuse to
+// report, checked mode, the first free of a thread) is one tail call away.
 HM_EXPORT void hm_free(void* p) noexcept {
-  std::uintptr_t e = page::registry_entry(p);
   slab::ThreadHeap* h = api::t_heap;
-  if (__builtin_expect(e != 0 && (e & 1) == 0 && h != nullptr, 1)) {
-    std::uintptr_t off = reinterpret_cast<std::uintptr_t>(p) - e;
-    const auto* d = reinterpret_cast<const page::PageDesc*>(e + os::kPageSize) + (off >> page::kPageShift);
-    if (__builtin_expect(d->kind == page::PageKind::Slab, 1)) {
-      auto* s = reinterpret_cast<slab::Slab*>(e + (std::uintptr_t{d->count} << page::kPageShift));
-      auto* o = static_cast<slab::FreeObj*>(p);
-      if (__builtin_expect((!slab::kHardened || s->contains_object(p)) && !slab::looks_free(s, o), 1)) {
-        --h->live[s->cls];
-        // Another thread's object, already validated: straight to its slab's remote list.
-        if (__builtin_expect(s->owner.load(std::memory_order_relaxed) != h, 0)) return h->remote_free(s, o);
-        o->link = slab::encode(s->free, o);
-        s->free = o;
-        --s->used;
-        if (__builtin_expect(s->state != slab::SlabState::Active, 0) && (s->used == 0 || s->state == slab::SlabState::Full))
-          return h->local_free_slow(s);
-        return;
-      }
-    }
-  }
+  if (__builtin_expect(h != nullptr, 1) && slab::free_fast(h, p)) return;
   if (p) api::free_slow(p);
 }
 
@@ -210,8 +192,8 @@ HM_EXPORT void* hm_realloc(void* p, std::size_t n) noexcept {
         std::size_t pages = api::pages_for(n);
         if (pages << page::kPageShift == b.usable) return p;
         if (b.arena->heap()->resize(p, pages)) {
-          slab::bump(api::heap_or_orphan()->large_bytes,
-                     static_cast<std::int64_t>(pages << page::kPageShift) - static_cast<std::int64_t>(b.usable));
+          slab::count_large(api::heap_for_free(),
+                            static_cast<std::int64_t>(pages << page::kPageShift) - static_cast<std::int64_t>(b.usable));
           return p;
         }
       }
@@ -219,8 +201,8 @@ HM_EXPORT void* hm_realloc(void* p, std::size_t n) noexcept {
     case Block::Direct:
       if (n <= b.usable && n >= b.usable / 2) {  // shrinks in place, giving the tail back
         page::direct_shrink(b.direct, n);
-        slab::bump(api::heap_or_orphan()->large_bytes,
-                   static_cast<std::int64_t>(b.direct->usable) - static_cast<std::int64_t>(b.usable));
+        slab::count_large(api::heap_for_free(),
+                          static_cast<std::int64_t>(b.direct->usable) - static_cast<std::int64_t>(b.usable));
         return p;
       }
       break;
@@ -300,10 +282,8 @@ HM_EXPORT std::size_t hm_usable_size(const void* p) noexcept {
 
 HM_EXPORT int hm_trim(std::size_t) noexcept {
   int saved = errno;
-  if (slab::ThreadHeap* h = api::t_own_heap) {
-    h->drain_pending();
-    h->large_cache.flush();
-  }
+  if (slab::ThreadHeap* h = api::t_own_heap) h->drain_pending();
+  slab::flush_large_caches();
   std::size_t got = 0;
   for (int n = 0; n < page::kMaxNodes; ++n) got += slab::NodeSlabs::of(n).trim();
   got += page::trim_all();
@@ -315,12 +295,10 @@ HM_EXPORT int hm_owns(const void* p) noexcept {
   std::uintptr_t e = page::registry_entry(p);
   if (!e) return 0;
   if (page::DirectHeader* d = page::registry_direct(e)) return d->magic == page::kDirectMagic && d->user == p;
-  auto* a = reinterpret_cast<page::Arena*>(e);
-  const page::PageDesc& d = a->desc(a->index_of(p));
-  if (d.kind == page::PageKind::Large) return reinterpret_cast<std::uintptr_t>(p) % os::kPageSize == 0 && d.tag != slab::kCachedTag;
-  if (d.kind != page::PageKind::Slab) return 0;
-  auto* s = static_cast<slab::Slab*>(a->page(d.count));
-  return s->contains_object(p) && !slab::looks_free(s, static_cast<const slab::FreeObj*>(p));
+  if (slab::Slab* s = slab::slab_of(p)) return s->contains_object(p) && !slab::looks_free(s, static_cast<const slab::FreeObj*>(p));
+  const page::PageDesc* d = page::desc_in(e, p);
+  return d->kind == page::PageKind::Large && reinterpret_cast<std::uintptr_t>(p) % os::kPageSize == 0 &&
+         __atomic_load_n(&d->tag, __ATOMIC_RELAXED) != slab::kCachedTag;
 }
 
 #ifdef HUGEMEM_OVERRIDE

@@ -17,6 +17,7 @@ namespace hm::api {
 
 __thread slab::ThreadHeap* t_heap __attribute__((tls_model("initial-exec"))) = nullptr;
 __thread slab::ThreadHeap* t_own_heap __attribute__((tls_model("initial-exec"))) = nullptr;
+__thread bool t_exited __attribute__((tls_model("initial-exec"))) = false;
 
 namespace {
 
@@ -33,6 +34,7 @@ void thread_exit(void* arg) {
   auto* h = static_cast<slab::ThreadHeap*>(arg);
   t_heap = nullptr;
   t_own_heap = nullptr;
+  t_exited = true;
   slab::release_heap(h);
 }
 

@@ -2,7 +2,7 @@
 // inside the first malloc, possibly before main), the calling thread's heap, thread exit, fork.
 #pragma once
 
-#include "slab/heap.h"
+#include "slab/thread_heap.h"
 
 namespace hm::api {
 
@@ -12,6 +12,10 @@ namespace hm::api {
 extern __thread slab::ThreadHeap* t_heap __attribute__((tls_model("initial-exec")));
 // The calling thread's heap in both modes.
 extern __thread slab::ThreadHeap* t_own_heap __attribute__((tls_model("initial-exec")));
+
+// Set when the thread's heap was released at its exit: its last frees (glibc's own, after the
+// destructors) go through the orphan heap instead of making a heap that nothing would release.
+extern __thread bool t_exited __attribute__((tls_model("initial-exec")));
 
 // Initialises the process on first use and gives the thread a heap. nullptr when even the
 // heap's metadata cannot be mapped (errno ENOMEM).

@@ -10,7 +10,7 @@
 #include "os/env.h"
 #include "page/desc.h"
 #include "page/heap.h"
-#include "slab/heap.h"
+#include "slab/thread_heap.h"
 
 #define HM_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -28,10 +28,12 @@ struct Totals {
 __attribute__((no_sanitize("thread"))) Totals totals() {
   Totals t;
   slab::lock_heaps();
-  for (slab::ThreadHeap* h = slab::all_heaps(); h; h = h->all_next) {
+  auto add = [&t](slab::ThreadHeap* h) {
     for (int c = 0; c < slab::kClasses; ++c) t.live_objects[c] += *static_cast<volatile std::int64_t*>(&h->live[c]);
     t.large_bytes += *static_cast<volatile std::int64_t*>(&h->large_bytes);
-  }
+  };
+  for (slab::ThreadHeap* h = slab::all_heaps(); h; h = h->all_next) add(h);
+  add(&slab::g_orphan);
   slab::unlock_heaps();
   for (int c = 0; c < slab::kClasses; ++c)
     t.small_bytes += t.live_objects[c] * static_cast<std::int64_t>(slab::class_size(c));

@@ -1,19 +1,22 @@
 #include "slab/large_cache.h"
 
-#include <atomic>
-
 #include "page/arena.h"
 #include "page/heap.h"
 
 namespace hm::slab {
 namespace {
 
+constexpr std::uintptr_t kPagesMask = 4095;
+std::atomic<std::size_t> g_kept_pages{0};
+
 void set_tag(void* p, std::uint8_t tag) {
   page::Arena* a = page::Arena::of(p);
   std::atomic_ref<std::uint8_t>(a->desc(a->index_of(p)).tag).store(tag, std::memory_order_relaxed);
 }
 
-void give_back(void* p) {
+void give_back(std::uintptr_t v) {
+  void* p = reinterpret_cast<void*>(v & ~kPagesMask);
+  g_kept_pages.fetch_sub(v & kPagesMask, std::memory_order_relaxed);
   set_tag(p, 0);
   page::Arena::of(p)->heap()->free(p, 0);
 }
@@ -21,15 +24,12 @@ void give_back(void* p) {
 }  // namespace
 
 void* LargeCache::take(std::uint32_t pages) {
-  for (int i = count_ - 1; i >= 0; --i) {  // newest first: the most likely still in cache
-    if (pages_[i] != pages) continue;
-    void* p = block_[i];
-    for (int j = i; j + 1 < count_; ++j) {
-      block_[j] = block_[j + 1];
-      pages_[j] = pages_[j + 1];
-    }
-    --count_;
-    held_ -= pages;
+  for (auto& slot : slot_) {
+    std::uintptr_t v = slot.load(std::memory_order_relaxed);
+    if (!v || (v & kPagesMask) != pages) continue;
+    if (!slot.compare_exchange_strong(v, 0, std::memory_order_acquire, std::memory_order_relaxed)) continue;
+    g_kept_pages.fetch_sub(pages, std::memory_order_relaxed);
+    void* p = reinterpret_cast<void*>(v & ~kPagesMask);
     set_tag(p, 0);
     return p;
   }
@@ -38,29 +38,35 @@ void* LargeCache::take(std::uint32_t pages) {
 
 bool LargeCache::keep(void* p, std::uint32_t pages) {
   if (pages > kMaxPages) return false;
-  while (count_ == kSlots || held_ + pages > kBudgetPages) evict_oldest();
+  std::size_t budget = page::config().high >> page::kPageShift;
+  if (g_kept_pages.load(std::memory_order_relaxed) + pages > budget) return false;
+  std::atomic<std::uintptr_t>* free_slot = nullptr;
+  for (;;) {
+    std::uint32_t held = 0;
+    free_slot = nullptr;
+    for (auto& slot : slot_) {
+      std::uintptr_t v = slot.load(std::memory_order_relaxed);
+      held += static_cast<std::uint32_t>(v & kPagesMask);
+      if (!v && !free_slot) free_slot = &slot;
+    }
+    if (free_slot && held + pages <= kBudgetPages) break;
+    // Evict round-robin (oldest first when filled in order) until there is room.
+    std::uintptr_t v = slot_[victim_].exchange(0, std::memory_order_acquire);
+    victim_ = (victim_ + 1) % kSlots;
+    if (v) give_back(v);
+  }
   set_tag(p, kCachedTag);
-  block_[count_] = p;
-  pages_[count_] = pages;
-  ++count_;
-  held_ += pages;
+  g_kept_pages.fetch_add(pages, std::memory_order_relaxed);
+  free_slot->store(reinterpret_cast<std::uintptr_t>(p) | pages, std::memory_order_release);
   return true;
 }
 
-void LargeCache::evict_oldest() {
-  give_back(block_[0]);
-  held_ -= pages_[0];
-  for (int j = 0; j + 1 < count_; ++j) {
-    block_[j] = block_[j + 1];
-    pages_[j] = pages_[j + 1];
-  }
-  --count_;
-}
-
 void LargeCache::flush() {
-  while (count_) evict_oldest();
+  for (auto& slot : slot_) {
+    if (std::uintptr_t v = slot.exchange(0, std::memory_order_acquire)) give_back(v);
+  }
 }
 
-std::size_t LargeCache::bytes() const { return std::size_t{held_} << page::kPageShift; }
+std::size_t kept_bytes() { return g_kept_pages.load(std::memory_order_relaxed) << page::kPageShift; }
 
 }  // namespace hm::slab

@@ -1,6 +1,6 @@
 #include "slab/node.h"
 
-#include "slab/heap.h"
+#include "slab/thread_heap.h"
 
 namespace hm::slab {
 namespace {
@@ -9,67 +9,123 @@ NodeSlabs g_nodes[page::kMaxNodes];
 
 }  // namespace
 
+void (*g_notice_hook)(Slab* s) = nullptr;
+
 NodeSlabs& NodeSlabs::of(int node) {
   if (node < 0 || node >= page::kMaxNodes) node = 0;
   return g_nodes[node];
 }
 
 Slab* NodeSlabs::take(int c, ThreadHeap* h) {
-  Slab* s;
-  {
-    page::LockGuard g(lock_);
-    s = partial_[c].pop();
-    if (!s) return nullptr;
-    if (s->used == 0 && empties_[c]) --empties_[c];
-    s->state = SlabState::Active;
-    s->owner.store(h, std::memory_order_release);
-  }
-  collect_remote(s);
+  page::LockGuard g(lock_);
+  Slab* s = partial_[c].pop();
+  if (!s) return nullptr;
+  if (s->used == 0 && empties_[c]) --empties_[c];
+  adopt_locked(s);
+  s->owner.store(h, std::memory_order_relaxed);
   return s;
 }
 
-void NodeSlabs::put_partial(Slab* s) {
-  page::LockGuard g(lock_);
-  // From a remote free's notification: only a slab still detached moves (under this lock, so
-  // thread exit and adoption never race with it).
-  if (s->state != SlabState::Detached || s->owner.load(std::memory_order_acquire)) return;
-  s->state = SlabState::NodePartial;
-  partial_[s->cls].push(s);
+void NodeSlabs::adopt_locked(Slab* s) {
+  // Node-owned slabs stay armed, so every push into one is a notice under this lock and R holds
+  // no list here; disarm it for the new owner (collecting anyway, which costs nothing).
+  std::uintptr_t r = s->remote.exchange(0, std::memory_order_acquire);
+  if (r > kNotify) take_list(s, r);
+  s->state = SlabState::Active;
 }
 
-void NodeSlabs::put_empty(Slab* s) {
-  {
-    page::LockGuard g(lock_);
-    if (empties_[s->cls] < kMinPartial) {
-      ++empties_[s->cls];
-      s->state = SlabState::NodePartial;
-      partial_[s->cls].push(s);
-      return;
+void NodeSlabs::notice_free(Slab* s, FreeObj* p) {
+  page::LockGuard g(lock_);
+  std::uintptr_t r = s->remote.load(std::memory_order_relaxed);
+  do {
+    p->link = encode(reinterpret_cast<FreeObj*>(r & ~kNotify), p);
+  } while (!s->remote.compare_exchange_weak(r, reinterpret_cast<std::uintptr_t>(p), std::memory_order_acq_rel,
+                                            std::memory_order_relaxed));
+  if (!(r & kNotify)) return;  // disarmed meanwhile, or another notice came first: a plain push
+  if (g_notice_hook) g_notice_hook(s);
+  if (ThreadHeap* o = s->owner.load(std::memory_order_relaxed)) {
+    // Owned: the owner collects. Queue s once; the owner takes it off under this lock.
+    if (!s->queued) {
+      s->queued = true;
+      s->pending_next = o->pending.load(std::memory_order_relaxed);
+      o->pending.store(s, std::memory_order_release);
     }
+    return;
+  }
+  // Node-owned: collect here and re-arm in one step; later pushes wait for this lock.
+  take_list(s, s->remote.exchange(kNotify, std::memory_order_acquire));
+  if (s->used == 0) {
+    if (s->state == SlabState::NodePartial) partial_[s->cls].remove(s);
+    release_locked(s);
+  } else if (s->state == SlabState::Detached) {
+    s->state = SlabState::NodePartial;
+    partial_[s->cls].push(s);
+  }
+}
+
+void NodeSlabs::put_empty(Slab* s, ThreadHeap* h) {
+  page::LockGuard g(lock_);
+  if (s->queued) {
+    Slab* q = h->pending.load(std::memory_order_relaxed);
+    if (q == s) {
+      h->pending.store(s->pending_next, std::memory_order_relaxed);
+    } else {
+      while (q->pending_next != s) q = q->pending_next;
+      q->pending_next = s->pending_next;
+    }
+    s->queued = false;
+  }
+  s->owner.store(nullptr, std::memory_order_relaxed);
+  release_locked(s);
+}
+
+void NodeSlabs::release_locked(Slab* s) {
+  // used == 0: nobody holds an object of s, so nobody can push onto R or be noticing it.
+  if (s->pages <= kReservePagesMax && empties_[s->cls] < kMinPartial) {
+    ++empties_[s->cls];
+    s->state = SlabState::NodePartial;
+    s->remote.store(kNotify, std::memory_order_relaxed);
+    partial_[s->cls].push(s);
+    return;
   }
   free_slab(s);
 }
 
-void NodeSlabs::abandon(Slab* s) {
-  s->owner.store(nullptr, std::memory_order_seq_cst);
+std::size_t NodeSlabs::take_pending(ThreadHeap* h, Slab** out, std::size_t max) {
   page::LockGuard g(lock_);
-  for (;;) {
-    collect_remote(s);
-    if (s->used == 0 && empties_[s->cls] >= kMinPartial) {
-      free_slab(s);
-      return;
-    }
-    if (s->used == 0) ++empties_[s->cls];
-    if (s->free) {
-      s->state = SlabState::NodePartial;
-      partial_[s->cls].push(s);
-      return;
-    }
-    // Full: detached until a remote free clears the notify bit and calls put_partial.
-    s->state = SlabState::Detached;
-    std::uintptr_t r = s->remote.load(std::memory_order_acquire);
-    if (r == kNotify) return;
-    if (r == 0 && s->remote.compare_exchange_strong(r, kNotify, std::memory_order_acq_rel)) return;
+  std::size_t n = 0;
+  Slab* s = h->pending.load(std::memory_order_relaxed);
+  for (; s && n < max; s = s->pending_next) {
+    s->queued = false;
+    out[n++] = s;
+  }
+  h->pending.store(s, std::memory_order_relaxed);
+  return n;
+}
+
+void NodeSlabs::give_to_node_locked(Slab* s) {
+  s->owner.store(nullptr, std::memory_order_relaxed);
+  // Arm first, collecting what was pushed: from here every push is a notice under this lock.
+  std::uintptr_t r = s->remote.exchange(kNotify, std::memory_order_acq_rel);
+  if (r > kNotify) take_list(s, r);
+  if (s->used == 0) {
+    release_locked(s);
+  } else if (s->free || s->fresh != s->begin + s->span) {
+    s->state = SlabState::NodePartial;
+    partial_[s->cls].push(s);
+  } else {
+    s->state = SlabState::Detached;  // the first free into it lists it (notice_free)
+  }
+}
+
+void NodeSlabs::abandon(ThreadHeap* h) {
+  page::LockGuard g(lock_);
+  for (Slab* s = h->pending.exchange(nullptr, std::memory_order_relaxed); s; s = s->pending_next) s->queued = false;
+  for (int c = 0; c < kClasses; ++c) {
+    if (h->active[c] != &g_empty_slab) give_to_node_locked(h->active[c]);
+    h->active[c] = &g_empty_slab;
+    while (Slab* s = h->partial[c].pop()) give_to_node_locked(s);
+    while (Slab* s = h->full[c].pop()) give_to_node_locked(s);
   }
 }
 
@@ -79,10 +135,9 @@ std::size_t NodeSlabs::trim() {
   for (int c = 0; c < kClasses; ++c) {
     for (Slab* s = partial_[c].head; s;) {
       Slab* next = s->next;
-      collect_remote(s);
       if (s->used == 0) {
         partial_[c].remove(s);
-        freed += slab_pages(c) * os::kPageSize;
+        freed += s->bytes();
         free_slab(s);
       }
       s = next;
@@ -92,23 +147,17 @@ std::size_t NodeSlabs::trim() {
   return freed;
 }
 
-std::size_t NodeSlabs::partial_slabs() {
-  page::LockGuard g(lock_);
-  std::size_t n = 0;
-  for (auto& l : partial_) n += l.length;
-  return n;
-}
-
 Slab* new_slab(int c, int node, ThreadHeap* h) {
-  std::size_t pages = slab_pages(c);
+  std::size_t pages = slab_pages(c, !h->grown[c]);
   void* base = page::PageHeap::of_node(node).alloc(pages, pages, page::PageKind::Slab, static_cast<std::uint8_t>(c), nullptr);
   if (!base) return nullptr;
-  Slab* s = format_slab(base, c, node);
-  s->owner.store(h, std::memory_order_release);
+  h->grown[c] = true;
+  Slab* s = format_slab(base, pages, c, node);
+  s->owner.store(h, std::memory_order_relaxed);  // published to others only through its objects
   return s;
 }
 
-void free_slab(Slab* s) { page::PageHeap::of_node(s->node).free(s, slab_pages(s->cls)); }
+void free_slab(Slab* s) { page::PageHeap::of_node(s->node).free(s, s->pages); }
 
 void lock_nodes() {
   for (NodeSlabs& n : g_nodes) n.lock();

@@ -1,7 +1,7 @@
-// Per-NUMA-node slab lists: slabs no thread owns, with free objects, that any thread of the node
-// adopts before asking the page layer for a fresh slab; and a small reserve of empty slabs per
-// class (the seed's min_partial) so that a class that empties and refills does not cycle through
-// the buddy allocator. One lock per node; lock order: heap registry -> node -> page heap.
+// Per-NUMA-node slab state: the slabs no thread owns (with free objects, for any thread of the
+// node to adopt before it asks the page layer for a fresh slab), a small reserve of empty slabs,
+// and the lock under which every notice, ownership change and slab free happens (slab.h).
+// Lock order: heap registry -> node -> page heap.
 #pragma once
 
 #include <cstddef>
@@ -13,29 +13,45 @@
 
 namespace hm::slab {
 
-inline constexpr std::size_t kMinPartial = 2;
+// Empty slabs a node keeps per class (short slabs only) so that a class that empties and refills
+// does not cycle through the buddy allocator.
+inline constexpr std::size_t kMinPartial = 1;
+inline constexpr std::size_t kReservePagesMax = 16;
+
+// Test hook: called by a notice right after it claimed kNotify (holding the node's lock), so a
+// test can park the freeing thread exactly where the notice window is. Null in production.
+extern void (*g_notice_hook)(Slab* s);
 
 class NodeSlabs {
  public:
   static NodeSlabs& of(int node);
 
-  // A slab of class c with free objects, now owned by h; nullptr if the node has none.
+  // A slab of class c with free objects, now owned by h and Active; nullptr if the node has none.
   Slab* take(int c, ThreadHeap* h);
-  // A remote free cleared the notify bit of a slab whose owner is gone: list it if detached.
-  void put_partial(Slab* s);
-  // Thread exit: s's owner is leaving; it becomes the node's (partial, empty or detached).
-  void abandon(Slab* s);
-  // A slab whose objects are all free: kept as reserve or given back to the page layer.
-  void put_empty(Slab* s);
-  // Empties every partial list of slabs whose objects are all free. Returns bytes freed.
+  // A remote free into an armed slab: the push and the notice, under this node's lock.
+  void notice_free(Slab* s, FreeObj* p);
+  // h's slab s has no object left in use: unlinked from h's pending list, then kept as reserve or
+  // given back to the page layer.
+  void put_empty(Slab* s, ThreadHeap* h);
+  // Detaches h's pending list (clearing `queued`), writing at most `max` slabs into out.
+  std::size_t take_pending(ThreadHeap* h, Slab** out, std::size_t max);
+  // Thread exit: every slab of h becomes the node's (partial, empty or detached).
+  void abandon(ThreadHeap* h);
+  // Gives every empty node-owned slab back to the page layer. Returns bytes freed.
   std::size_t trim();
-  std::size_t partial_slabs();
+
+  // Read-only views for tests and statistics (under the lock).
+  const SlabList& partial(int c) const { return partial_[c]; }
 
   void lock() { lock_.lock(); }
   void unlock() { lock_.unlock(); }
   void reset_lock() { lock_.reset(); }
 
  private:
+  void adopt_locked(Slab* s);
+  void release_locked(Slab* s);
+  void give_to_node_locked(Slab* s);
+
   page::SpinLock lock_;
   SlabList partial_[kClasses];
   std::size_t empties_[kClasses] = {};

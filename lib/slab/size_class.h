@@ -44,11 +44,17 @@ inline int class_of(std::size_t n) {
 }
 inline std::size_t class_size(int c) { return kClassTable.size[c]; }
 
-// Slab geometry: a power-of-two number of pages (one buddy block), the header at its start.
+// Slab geometry: a power-of-two number of pages (one buddy block, aligned to its length), the
+// header at its start. A heap's first slab of a class is a quarter of the usual length: a
+// thread holding a few objects of many classes (thousands of threads do) would otherwise pin a
+// full-length slab per class; a thread that keeps allocating a class gets full-length slabs.
 inline constexpr std::size_t kSlabHeader = 128;
-inline std::size_t slab_pages(int c) {
+inline constexpr std::size_t kMaxSlabPages = 64;
+inline constexpr std::size_t kFirstSlabDivisor = 4;
+inline std::size_t slab_pages(int c, bool first = false) {
   std::size_t s = class_size(c);
-  return s <= 1024 ? 4 : s <= 4096 ? 16 : 64;
+  std::size_t pages = s <= 1024 ? 4 : s <= 4096 ? 16 : kMaxSlabPages;
+  return first ? pages / kFirstSlabDivisor : pages;
 }
 // Objects start after the header; power-of-two classes start at a multiple of their size (up to
 // a page) so that they serve aligned requests too.

@@ -1,11 +1,43 @@
-// A slab: one buddy block of slab_pages(class) pages carved into equal objects, with this
-// header at its start. Free objects hold the freelist link in their first word, encoded
-// (encode()) so that a stray write into a free object is caught when the link is decoded, and a
-// second free of the same object is recognised by its word already decoding as a link.
+// A slab: one buddy block carved into equal objects of one size class, with this header at its
+// start. Free objects hold the freelist link in their first word, encoded (encode()) so that a
+// stray write into a free object is caught when the link is decoded, and a second free of the
+// same object is recognised by its word already decoding as a link.
 //
-// Ownership: a slab is owned by one thread heap (owner != null) or by its node (owner == null,
-// on the node's partial list or detached). Only the owner touches `free`, `used` and the list
-// links; any thread may push onto `remote`.
+// ---- The ownership protocol (docs/slab-protocol.md tells the why) --------------------------
+// Every slab has exactly one owner: a thread heap H (owner == H) or its node N (owner == null).
+// N is fixed for the slab's life (`node`), and every slab a heap owns is on the heap's node.
+//
+// States (`state`, written by whoever owns the slab):
+//   Active       H's current slab for its class (H.active[cls]).
+//   Partial      on H.partial[cls]: has free objects, or is empty and kept for reuse.
+//   Full         on H.full[cls]: had no free object when H retired it; `remote` armed.
+//   NodePartial  owner null, on N.partial[cls]: has free objects (or is part of N's reserve).
+//   Detached     owner null, on no list: full when its owner exited.
+//   (freed)      memory back to the page layer: reachable from nowhere.
+//
+// Who may touch what:
+//   free, used, fresh, state, prev/next   the owner: H's thread, or the holder of N's lock when
+//                                         owner == null.
+//   owner                                 written only under N's lock (and before a new slab is
+//                                         published); read by any thread holding an object of s.
+//   remote                                any thread, read-modify-write only (see below).
+//   queued, pending_next, H.pending       only under N's lock.
+//
+// `remote` (R) holds the remote-free list and one flag, kNotify. Invariant: R is 0, kNotify, or
+// a list head (a push replaces the whole word, so a list never carries the flag).
+//   - A free from a thread other than the owner pushes onto R without a lock, unless R has
+//     kNotify. Replacing kNotify is a *notice*, done only under N's lock; the noticer then
+//     either queues s on its owner's pending list (owned slab) or collects R itself (node-owned).
+//   - An owner arms kNotify when it retires s as Full (0 -> kNotify); N keeps every slab it owns
+//     armed outside its lock, so every free into a node-owned slab is a notice.
+//   - Only the owner collects R of an owned slab (exchange), never disarming kNotify by it.
+//
+// Which transition frees: only a holder of N's lock frees s, and only when used == 0 after every
+// remote free was collected. used counts objects not on s->free, so used == 0 means no thread
+// holds an object of s and none can be pushing onto R; a noticer holds N's lock, so none is
+// touching s either. That is the rule: a slab's memory is never given back while any thread can
+// still touch it. Memory orders: pushes release the object's link, collections acquire it; the
+// lock orders everything a noticer does against frees and ownership changes, on any hardware.
 #pragma once
 
 #include <atomic>
@@ -30,44 +62,43 @@ struct FreeObj {
   std::uintptr_t link;  // encoded next
 };
 
-enum class SlabState : std::uint8_t {
-  Active,       // a thread's current slab for its class
-  Partial,      // on its owner's partial list (has free objects)
-  Full,         // on its owner's full list (no free objects; remote frees notify the owner)
-  NodePartial,  // unowned, on the node's partial list
-  Detached,     // unowned and full: the first remote free puts it on the node's partial list
-};
+enum class SlabState : std::uint8_t { Active, Partial, Full, NodePartial, Detached };
 
-// bit 0 of `remote`: set by the owner when the slab went full; the remote free that clears it
-// must tell the owner (or the node) that the slab has free objects again.
 inline constexpr std::uintptr_t kNotify = 1;
 
 struct alignas(64) Slab {
   // ---- line 0: everything a local malloc or free touches ----
   FreeObj* free;        // local freelist head (decoded pointer)
-  std::uint32_t used;   // objects handed out and not yet back on `free`
+  std::uint32_t used;   // objects not on `free` (handed out, or on `remote` not yet collected)
   std::uint32_t capacity;
   char* begin;          // first object
   std::uint32_t span;   // capacity * size
   std::uint32_t size;
   std::uint64_t recip;  // ceil(2^40 / size): object index = (offset * recip) >> 40
   std::atomic<ThreadHeap*> owner;
+  char* fresh;          // objects from here to begin + span were never handed out (lazy format)
+  std::uint16_t pages;  // the slab's length in pages (a power of two)
   std::uint8_t cls;
   SlabState state;
   std::uint8_t node;
-  // ---- line 1: list links and what other threads write ----
-  alignas(64) Slab* prev;
+  bool queued;          // on its owner's pending list (N's lock)
+  // ---- line 1: what other threads write ----
+  alignas(64) std::atomic<std::uintptr_t> remote;
+  Slab* prev;           // list links: the owner's lists, or N's partial list
   Slab* next;
-  std::atomic<std::uintptr_t> remote;  // pushed by other threads: head | kNotify
-  Slab* pending_next;                  // link on the owner's pending stack
-  std::atomic<bool> queued;            // on a pending stack now
+  Slab* pending_next;   // link on the owner's pending list (N's lock)
 
   bool contains_object(const void* p) const {
     std::uintptr_t off = reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(begin);
     return off < span && ((off * recip) >> 40) * size == off;
   }
+  bool in_span(const void* p) const {
+    return static_cast<std::uintptr_t>(static_cast<const char*>(p) - begin) < span;
+  }
+  std::size_t bytes() const { return std::size_t{pages} << 12; }
 };
 static_assert(sizeof(Slab) <= kSlabHeader);
+static_assert(offsetof(Slab, remote) == 64, "remote frees write their own cache line");
 
 extern std::uintptr_t g_link_key;  // random per process, set at init
 
@@ -85,10 +116,19 @@ inline FreeObj* decode(std::uintptr_t link, const void* slot) {
 inline bool looks_free(const Slab* s, const FreeObj* p) {
   if constexpr (!kHardened) return false;
   FreeObj* n = decode(p->link, p);
-  return !n || static_cast<std::uintptr_t>(reinterpret_cast<char*>(n) - s->begin) < s->span;
+  return !n || s->in_span(n);
 }
 
-// Formats a fresh slab of `pages` pages at `base` for class c: every object on the freelist.
-Slab* format_slab(void* base, int c, int node);
+// Formats a fresh slab of `pages` pages at `base` for class c. Objects are threaded onto the
+// freelist lazily (extend()), so a new slab touches only its header and what is handed out.
+Slab* format_slab(void* base, std::size_t pages, int c, int node);
+// Threads up to a page's worth of never-used objects onto s's (empty) freelist. False if none.
+bool extend(Slab* s);
+
+// Moves s's remote frees onto its local freelist; returns how many there were. Only the owner
+// (or N's lock holder for a node-owned slab) calls it; it leaves kNotify as it finds it.
+std::size_t collect_remote(Slab* s);
+// Adds the list `head` (pushed by remote frees of s) to s's freelist; returns its length.
+std::size_t take_list(Slab* s, std::uintptr_t head);
 
 }  // namespace hm::slab

@@ -4,8 +4,8 @@
 
 #include "page/heap.h"
 #include "page/lock.h"
-#include "slab/heap.h"
 #include "slab/node.h"
+#include "slab/thread_heap.h"
 
 namespace hm::slab {
 namespace {
@@ -14,14 +14,30 @@ page::SpinLock g_heaps_lock;
 ThreadHeap* g_all = nullptr;
 ThreadHeap* g_free = nullptr;
 
+// Slabs taken off the pending list per round under the node's lock.
+constexpr std::size_t kPendingBatch = 32;
+
 }  // namespace
+
+Slab g_empty_slab{};
+ThreadHeap g_orphan;
+
+void ThreadHeap::count_free(int c) {
+  if (this == &g_orphan) std::atomic_ref<std::int64_t>(live[c]).fetch_sub(1, std::memory_order_relaxed);
+  else --live[c];
+}
+
+void count_large(ThreadHeap* h, std::int64_t by) {
+  if (h == &g_orphan) std::atomic_ref<std::int64_t>(h->large_bytes).fetch_add(by, std::memory_order_relaxed);
+  else h->large_bytes += by;
+}
 
 void* ThreadHeap::alloc_refill(int c) {
   for (;;) {
     Slab* s = active[c];
     if (s->free) return alloc(c);
     if (s != &g_empty_slab) {
-      if (collect_remote(s)) continue;
+      if (collect_remote(s) || extend(s)) continue;
       if (!retire_full(s)) continue;  // a remote free arrived while retiring: collect it
       active[c] = &g_empty_slab;
     }
@@ -36,25 +52,26 @@ void* ThreadHeap::alloc_refill(int c) {
 }
 
 bool ThreadHeap::retire_full(Slab* s) {
-  // Arm the notify bit; it may still be armed from an earlier time this slab went full.
+  // Arm the notice: the first remote free from now on tells us (through `pending`) that s has
+  // a free object again. A list already there means a remote free came first: collect it.
   std::uintptr_t expected = 0;
-  if (!s->remote.compare_exchange_strong(expected, kNotify, std::memory_order_acq_rel) && expected != kNotify)
+  if (!s->remote.compare_exchange_strong(expected, kNotify, std::memory_order_release, std::memory_order_relaxed))
     return false;
   s->state = SlabState::Full;
   full[s->cls].push(s);
   return true;
 }
 
-void ThreadHeap::release_empty(Slab* s) {
-  s->owner.store(nullptr, std::memory_order_release);
-  NodeSlabs::of(s->node).put_empty(s);
-}
+void ThreadHeap::release_empty(Slab* s) { NodeSlabs::of(s->node).put_empty(s, this); }
 
 void ThreadHeap::local_free_slow(Slab* s) {
   if (s->state == SlabState::Full) {
     full[s->cls].remove(s);
     s->state = SlabState::Partial;
     partial[s->cls].push(s);
+    // No notice needed any more. If one was delivered meanwhile, s is queued and drained later.
+    std::uintptr_t armed = kNotify;
+    s->remote.compare_exchange_strong(armed, 0, std::memory_order_relaxed);
   }
   // An empty slab stays while the class has few partial slabs: a thread that allocates and frees
   // batches would otherwise cycle slabs through the node's lock on every batch.
@@ -65,62 +82,46 @@ void ThreadHeap::local_free_slow(Slab* s) {
 }
 
 void ThreadHeap::remote_free(Slab* s, FreeObj* p) {
-  std::uintptr_t old = s->remote.load(std::memory_order_relaxed);
-  do {
-    p->link = encode(reinterpret_cast<FreeObj*>(old & ~kNotify), p);
-  } while (!s->remote.compare_exchange_weak(old, reinterpret_cast<std::uintptr_t>(p), std::memory_order_release,
-                                            std::memory_order_relaxed));
-  if (old != kNotify) return;
-  // We took the slab out of "full": tell its owner, or its node if the owner has exited.
-  ThreadHeap* owner = s->owner.load(std::memory_order_acquire);
-  if (!owner) {
-    NodeSlabs::of(s->node).put_partial(s);
-    return;
+  std::uintptr_t r = s->remote.load(std::memory_order_relaxed);
+  for (;;) {
+    if (r & kNotify) return NodeSlabs::of(s->node).notice_free(s, p);
+    p->link = encode(reinterpret_cast<FreeObj*>(r), p);
+    if (s->remote.compare_exchange_weak(r, reinterpret_cast<std::uintptr_t>(p), std::memory_order_release,
+                                        std::memory_order_relaxed))
+      return;
   }
-  if (s->queued.exchange(true, std::memory_order_acq_rel)) return;
-  Slab* head = owner->pending.load(std::memory_order_relaxed);
-  do {
-    s->pending_next = head;
-  } while (!owner->pending.compare_exchange_weak(head, s, std::memory_order_release, std::memory_order_relaxed));
 }
 
 void ThreadHeap::drain_pending() {
-  if (!pending.load(std::memory_order_relaxed)) return;
-  Slab* s = pending.exchange(nullptr, std::memory_order_acquire);
-  while (s) {
-    Slab* next = s->pending_next;
-    s->queued.store(false, std::memory_order_release);
-    // A slab whose owner changed since it was queued (thread exit) is someone else's now.
-    if (s->owner.load(std::memory_order_acquire) == this) {
+  Slab* batch[kPendingBatch];
+  while (pending.load(std::memory_order_relaxed)) {
+    std::size_t n = NodeSlabs::of(node).take_pending(this, batch, kPendingBatch);
+    for (std::size_t i = 0; i < n; ++i) {
+      Slab* s = batch[i];  // still ours: only this thread gives its slabs away
       collect_remote(s);
       if (s->state == SlabState::Full && s->free) {
         full[s->cls].remove(s);
         s->state = SlabState::Partial;
         partial[s->cls].push(s);
       }
-      if (s->used == 0 && s->state == SlabState::Partial) {
+      if (s->used == 0 && s->state == SlabState::Partial && partial[s->cls].length > kKeepPartial) {
         partial[s->cls].remove(s);
         release_empty(s);
       }
     }
-    s = next;
   }
 }
 
-void ThreadHeap::abandon_all() {
-  drain_pending();
-  large_cache.flush();
+bool ThreadHeap::owns_nothing() const {
   for (int c = 0; c < kClasses; ++c) {
-    if (active[c] != &g_empty_slab) NodeSlabs::of(active[c]->node).abandon(active[c]);
-    active[c] = &g_empty_slab;
-    while (Slab* s = partial[c].pop()) NodeSlabs::of(s->node).abandon(s);
-    while (Slab* s = full[c].pop()) NodeSlabs::of(s->node).abandon(s);
+    if (active[c] != &g_empty_slab || partial[c].head || full[c].head) return false;
   }
-  for (Slab* s = pending.exchange(nullptr, std::memory_order_acquire); s;) {
-    Slab* next = s->pending_next;
-    s->queued.store(false, std::memory_order_release);
-    s = next;
-  }
+  return true;
+}
+
+void ThreadHeap::abandon_all() {
+  NodeSlabs::of(node).abandon(this);
+  large_cache.flush();
 }
 
 void fill_freed(const Slab* s, FreeObj* p) {
@@ -151,15 +152,16 @@ ThreadHeap* acquire_heap(int node) {
     h->all_next = g_all;
     g_all = h;
   }
-  h->node = node;
-  h->in_use = true;
+  // A heap released at thread exit owns no slab (abandon gave them all away), so its node may
+  // change; one a fork child inherited from a vanished thread keeps its slabs, and its node.
+  if (h->owns_nothing()) h->node = node;
   h->free_next = nullptr;
+  for (bool& g : h->grown) g = false;
   return h;
 }
 
 void release_heap(ThreadHeap* h) {
   h->abandon_all();
-  h->in_use = false;
   page::LockGuard g(g_heaps_lock);
   h->free_next = g_free;
   g_free = h;
@@ -174,10 +176,14 @@ void reset_heaps_after_fork(ThreadHeap* keep) {
   g_free = nullptr;
   for (ThreadHeap* h = g_all; h; h = h->all_next) {
     if (h == keep) continue;
-    h->in_use = false;
     h->free_next = g_free;
     g_free = h;
   }
+}
+
+void flush_large_caches() {
+  page::LockGuard g(g_heaps_lock);
+  for (ThreadHeap* h = g_all; h; h = h->all_next) h->large_cache.flush();
 }
 
 }  // namespace hm::slab

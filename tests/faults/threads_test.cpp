@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "hugemem/hugemem.h"
-#include "slab/heap.h"
+#include "slab/thread_heap.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "hugemem/hugemem.h"
-#include "slab/heap.h"
+#include "slab/thread_heap.h"
 #include "slab/node.h"
 
 namespace {

@@ -1,5 +1,6 @@
 // A thread heap: the per-thread front of the object layer. The fast paths below touch only the
 // calling thread's heap and the slab the object lives in: no lock, no atomic read-modify-write.
+// Which thread may touch which slab field is the protocol in slab.h.
 #pragma once
 
 #include <atomic>
@@ -18,24 +19,24 @@ namespace hm::slab {
 extern bool g_checked;
 inline constexpr unsigned char kFreeFill = 0xDF;
 
-// Statistics counters: written by one thread with plain stores (no lock prefix on the fast
-// path), read racily by statistics, which only need a recent value.
-inline void bump(std::int64_t& c, std::int64_t by = 1) { c += by; }
-
 // Partial slabs a thread keeps per class before it hands empty ones back to its node.
 inline constexpr std::size_t kKeepPartial = 4;
 
 struct ThreadHeap {
   Slab* active[kClasses];   // never null: the empty sentinel until the first refill
-  std::int64_t live[kClasses] = {};  // objects this thread allocated minus objects it freed
+  // Objects this heap allocated minus objects it freed, per class (statistics). Written by the
+  // heap's thread alone with plain stores, except the orphan heap's, which is shared (atomic).
+  std::int64_t live[kClasses] = {};
   std::int64_t large_bytes = 0;      // large and direct bytes allocated minus freed
-  std::atomic<Slab*> pending{nullptr};  // full slabs that received a remote free
+  // Full slabs that received a notice (a remote free), linked through pending_next; written
+  // under the node's lock, read without it as a hint.
+  std::atomic<Slab*> pending{nullptr};
   LargeCache large_cache;
   SlabList partial[kClasses];
   SlabList full[kClasses];
+  bool grown[kClasses] = {};  // made a slab of this class before: the next one is full length
   int node = 0;
-  bool in_use = false;  // a running thread has it (else on the free list)
-  ThreadHeap* all_next = nullptr;   // every heap ever made (statistics, fork)
+  ThreadHeap* all_next = nullptr;   // every heap ever made (statistics, fork, trim)
   ThreadHeap* free_next = nullptr;  // heaps of exited threads, for reuse
 
   void* alloc(int c) {
@@ -43,8 +44,7 @@ struct ThreadHeap {
     FreeObj* p = s->free;
     if (__builtin_expect(p != nullptr, 1)) {
       FreeObj* n = decode(p->link, p);
-      if (kHardened && __builtin_expect(n && static_cast<std::uintptr_t>(reinterpret_cast<char*>(n) - s->begin) >= s->span, 0))
-        report_corrupted_freelist(p, s);
+      if (kHardened && __builtin_expect(n && !s->in_span(n), 0)) report_corrupted_freelist(p, s);
       s->free = n;
       ++s->used;
       if (kHardened) p->link = 0;  // a live object must not look free (looks_free) even if never written
@@ -54,43 +54,52 @@ struct ThreadHeap {
     return alloc_refill(c);
   }
 
-  // Frees p, an object of slab s (already validated as an object start).
+  // Frees p, an object of slab s, already validated as an object start.
   void free(Slab* s, FreeObj* p) {
     if (__builtin_expect(looks_free(s, p), 0)) report_double_free(p, s);
-    --live[s->cls];
-    if (s->owner.load(std::memory_order_relaxed) == this) {
-      p->link = encode(s->free, p);
-      s->free = p;
-      --s->used;
-      if (__builtin_expect(s->state != SlabState::Active, 0) && (s->used == 0 || s->state == SlabState::Full))
-        local_free_slow(s);
-      return;
-    }
+    count_free(s->cls);
+    if (s->owner.load(std::memory_order_relaxed) == this) return local_free(s, p);
     remote_free(s, p);
   }
+  void local_free(Slab* s, FreeObj* p) {
+    p->link = encode(s->free, p);
+    s->free = p;
+    --s->used;
+    if (__builtin_expect(s->state != SlabState::Active, 0) && (s->used == 0 || s->state == SlabState::Full))
+      local_free_slow(s);
+  }
+  void count_free(int c);
 
   void* alloc_refill(int c);
   void local_free_slow(Slab* s);
-  void remote_free(Slab* s, FreeObj* p);
+  // A free into a slab this heap does not own (any heap, the orphan included): lock-free push
+  // onto s->remote, or a notice under the node's lock when s is armed.
+  static void remote_free(Slab* s, FreeObj* p);
+  // Takes the slabs that received notices back onto the partial lists.
   void drain_pending();
-  // Thread exit: every slab goes back to the node (detached, partial, or empty to the buddy),
-  // and every kept large block to its page heap.
+  // Thread exit: every slab goes to the node (detached, partial, or empty to the buddy), and
+  // every kept large block to its page heap.
   void abandon_all();
+  bool owns_nothing() const;
 
  private:
   bool retire_full(Slab* s);
   void release_empty(Slab* s);
 };
 
+// Adds `by` to h's large-block byte count (statistics).
+void count_large(ThreadHeap* h, std::int64_t by);
+
 void fill_freed(const Slab* s, FreeObj* p);
 void verify_freed(const Slab* s, FreeObj* p);
 
-// Moves s's remote frees onto its local freelist; returns how many there were.
-std::size_t collect_remote(Slab* s);
-
 extern Slab g_empty_slab;
+// Frees of threads whose heap was released (a thread's last frees, after its destructors) or
+// that could not get one: owns no slab, so every free through it is a remote free.
+extern ThreadHeap g_orphan;
 
-// Thread heaps: the calling thread's (creating it on first use) and the registry of all.
+// Thread heaps: taking one for a thread (nullptr + ENOMEM if its metadata cannot be mapped) and
+// giving it back at thread exit; the registry of all.
 ThreadHeap* acquire_heap(int node);
 void release_heap(ThreadHeap* h);
 ThreadHeap* all_heaps();  // linked through all_next
@@ -99,5 +108,7 @@ void unlock_heaps();
 // fork child: every heap but `keep` belonged to a thread that no longer exists; they become
 // reusable with their slabs, so the next threads take them over instead of leaking them.
 void reset_heaps_after_fork(ThreadHeap* keep);
+// Every thread's kept large blocks back to the page layer (malloc_trim).
+void flush_large_caches();
 
 }  // namespace hm::slab
