@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 
 #include "os/os.h"
 
@@ -58,7 +59,30 @@ char* reserve_aligned(std::size_t size, std::size_t align) {
 }
 
 void name_range(void* addr, std::size_t size, const char* name) {
-  if (name) ::prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, size, name);  // best effort
+  if (!name) return;
+  int saved = errno;  // best effort: kernels without anonymous VMA names say EINVAL
+  ::prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, size, name);
+  errno = saved;
+}
+
+// An aligned reservation of exactly `size` bytes, without the slack reserve_aligned needs, so
+// that a process under a tight RLIMIT_AS (ulimit -v) can still map an arena: the kernel's own
+// placement first, then aligned addresses next to it. nullptr when none of them worked.
+char* reserve_exact(std::size_t size, std::size_t align) {
+  void* p = ::mmap(nullptr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  auto got = reinterpret_cast<std::uintptr_t>(p);
+  if (got % align == 0) return static_cast<char*>(p);
+  ::munmap(p, size);
+  std::uintptr_t down = got & ~(std::uintptr_t{align} - 1);
+  for (std::uintptr_t hint : {down + align, down, down - align}) {
+    void* q = ::mmap(reinterpret_cast<void*>(hint), size, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (q == MAP_FAILED) continue;
+    if (q == reinterpret_cast<void*>(hint)) return static_cast<char*>(q);
+    ::munmap(q, size);  // a kernel before 4.17 treats the flag as a hint
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -103,8 +127,11 @@ Mapping map(std::size_t size, std::size_t align, Backing backing, const char* na
   if (backing == Backing::Huge1G && align == k1G) {
     p = raw_map(nullptr, size, hugetlb_flags(backing));  // the kernel aligns hugetlb mappings
   } else {
-    char* at = reserve_aligned(size, align);
+    int saved = errno;
+    char* at = reserve_exact(size, align);
+    if (!at) at = reserve_aligned(size, align);
     if (!at) return {};
+    errno = saved;
     bool noreserve = backing >= Backing::THP && !charge;
     p = raw_map(at, size, MAP_FIXED | hugetlb_flags(backing) | (noreserve ? MAP_NORESERVE : 0));
     if (!p) {

@@ -67,31 +67,38 @@ PageHeap::Lifetime PageHeap::lifetime_of(PageKind k) {
   return k == PageKind::Large && g_config.segregate ? kShort : kLong;
 }
 
+void* PageHeap::alloc_from(Arena* list, std::uint32_t n, int align_order, PageKind kind, std::uint8_t tag, bool* zeroed) {
+  for (Arena* a = list; a; a = a->next) {
+    std::size_t dirty_before = a->dirty_page_count();
+    bool clean = false;
+    std::uint32_t idx = a->alloc_pages(n, align_order, &clean);
+    if (idx == kNil) continue;
+    dirty_ -= dirty_before - a->dirty_page_count();
+    if (kind == PageKind::Slab) {
+      for (std::uint32_t i = 0; i < n; ++i) a->desc(idx + i) = PageDesc{kNil, kNil, idx, kind, 0, 0, tag};
+    } else {
+      a->desc(idx) = PageDesc{kNil, kNil, n, kind, 0, 0, tag};
+    }
+    if (zeroed) *zeroed = clean;
+    return a->page(idx);
+  }
+  return nullptr;
+}
+
 void* PageHeap::alloc_locked(std::size_t pages, int align_order, PageKind kind, std::uint8_t tag, bool* zeroed) {
   auto n = static_cast<std::uint32_t>(pages);
-  Arena*& list = arenas_[lifetime_of(kind)];
+  Lifetime life = lifetime_of(kind);
+  Arena*& list = arenas_[life];
   for (;;) {
-    for (Arena* a = list; a; a = a->next) {
-      std::size_t dirty_before = a->dirty_page_count();
-      bool clean = false;
-      std::uint32_t idx = a->alloc_pages(n, align_order, &clean);
-      if (idx == kNil) continue;
-      dirty_ -= dirty_before - a->dirty_page_count();
-      if (kind == PageKind::Slab) {
-        for (std::uint32_t i = 0; i < n; ++i) a->desc(idx + i) = PageDesc{kNil, kNil, idx, kind, 0, 0, tag};
-      } else {
-        a->desc(idx) = PageDesc{kNil, kNil, n, kind, 0, 0, tag};
-      }
-      if (zeroed) *zeroed = clean;
-      return a->page(idx);
-    }
-    if (g_arena_count.fetch_add(1, std::memory_order_relaxed) >= g_config.arena_limit) {
-      g_arena_count.fetch_sub(1, std::memory_order_relaxed);
-      break;
-    }
-    Arena* a = Arena::create(g_config.best, node(), this);
+    if (void* p = alloc_from(list, n, align_order, kind, tag, zeroed)) return p;
+    Arena* a = nullptr;
+    if (g_arena_count.fetch_add(1, std::memory_order_relaxed) < g_config.arena_limit)
+      a = Arena::create(g_config.best, node(), this);
     if (!a) {
       g_arena_count.fetch_sub(1, std::memory_order_relaxed);
+      // No new arena (the limit, or the address space: ulimit -v): segregation is a preference,
+      // so the other lifetime's arenas serve before the allocation fails.
+      if (void* p = alloc_from(arenas_[life == kLong ? kShort : kLong], n, align_order, kind, tag, zeroed)) return p;
       break;
     }
     // Running out of hugetlb pages is worth one line; THP -> 4 KiB only happens when mmap
@@ -164,18 +171,29 @@ void PageHeap::maybe_release() {
   }
   over_since_ = 0;
   std::size_t target = pages_of(g_config.low);
+  // Whole huge pages first (a THP stays intact). If the rest is still above high, the free
+  // memory is fragmented below a huge page: its 4 KiB runs go back too on THP and 4 KiB arenas
+  // (splitting those THPs), so fragmentation never pins more than `high`. hugetlb pages can
+  // only go back whole.
+  release_to(target, false);
+  if (dirty_ > high) release_to(target, true);
+  // What is left is in hugetlb pages that are partly used: try again only after another
+  // (high - low) has accumulated, not on every free.
+  retry_at_ = dirty_ > high ? dirty_ + pages_of(g_config.high - g_config.low) : 0;
+}
+
+void PageHeap::release_to(std::size_t target, bool fragments) {
   for (Arena* list : arenas_) {
     for (Arena* a = list; a && dirty_ > target; a = a->next) {
+      bool hugetlb = a->backing() <= os::Backing::Huge2M;
+      if (fragments && hugetlb) continue;
       std::size_t over = dirty_ - target;
       std::size_t mine = a->dirty_page_count();
-      std::size_t got = a->release(mine > over ? mine - over : 0, a->release_min_order());
+      std::size_t got = a->release(mine > over ? mine - over : 0, fragments ? 0 : a->release_min_order());
       dirty_ -= got;
       released_ += got;
     }
   }
-  // Dirty memory in blocks smaller than a huge page cannot go back without splitting one; try
-  // again only after another (high - low) has accumulated, not on every free.
-  retry_at_ = dirty_ > target ? dirty_ + pages_of(g_config.high - g_config.low) : 0;
 }
 
 std::size_t PageHeap::trim() {

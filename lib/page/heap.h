@@ -78,7 +78,11 @@ class PageHeap {
 
  private:
   void* alloc_locked(std::size_t pages, int align_order, PageKind kind, std::uint8_t tag, bool* zeroed);
+  void* alloc_from(Arena* list, std::uint32_t n, int align_order, PageKind kind, std::uint8_t tag, bool* zeroed);
   void maybe_release();
+  // Decommits dirty free blocks, largest first, until `target` dirty pages remain: blocks of at
+  // least a huge page, or (fragments) any block of a THP or 4 KiB arena.
+  void release_to(std::size_t target, bool fragments);
   static void add_arena_stats(Arena* a, PageStats& s);
 
   SpinLock lock_;
