@@ -148,10 +148,10 @@ std::size_t NodeSlabs::trim() {
 }
 
 Slab* new_slab(int c, int node, ThreadHeap* h) {
-  std::size_t pages = slab_pages(c, !h->grown[c]);
-  void* base = page::PageHeap::of_node(node).alloc(pages, pages, page::PageKind::Slab, static_cast<std::uint8_t>(c), nullptr);
+  std::size_t pages = slab_pages(c, h->made[c]);
+  void* base = page::PageHeap::of_node(node).alloc(pages, 1, page::PageKind::Slab, static_cast<std::uint8_t>(c), nullptr);
   if (!base) return nullptr;
-  h->grown[c] = true;
+  if (h->made[c] < 255) ++h->made[c];
   Slab* s = format_slab(base, pages, c, node);
   s->owner.store(h, std::memory_order_relaxed);  // published to others only through its objects
   return s;

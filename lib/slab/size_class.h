@@ -44,18 +44,13 @@ inline int class_of(std::size_t n) {
 }
 inline std::size_t class_size(int c) { return kClassTable.size[c]; }
 
-// Slab geometry: a power-of-two number of pages (one buddy block, aligned to its length), the
-// header at its start. A heap's first slab of a class is a quarter of the usual length: a
-// thread holding a few objects of many classes (thousands of threads do) would otherwise pin a
-// full-length slab per class; a thread that keeps allocating a class gets full-length slabs.
+// Slab geometry: a run of pages from the buddy allocator, the header at its start. A heap's
+// slabs of a class grow geometrically, from the shortest slab that holds one object (with its
+// offset) to the full length: a thread holding a few objects of many
+// classes (thousands of threads may) pins a few pages per class, not a full slab each, while a
+// thread that keeps allocating a class reaches full-length slabs after a few.
 inline constexpr std::size_t kSlabHeader = 128;
 inline constexpr std::size_t kMaxSlabPages = 64;
-inline constexpr std::size_t kFirstSlabDivisor = 4;
-inline std::size_t slab_pages(int c, bool first = false) {
-  std::size_t s = class_size(c);
-  std::size_t pages = s <= 1024 ? 4 : s <= 4096 ? 16 : kMaxSlabPages;
-  return first ? pages / kFirstSlabDivisor : pages;
-}
 // Objects start after the header; power-of-two classes start at a multiple of their size (up to
 // a page) so that they serve aligned requests too.
 inline std::size_t slab_offset(int c) {
@@ -64,6 +59,19 @@ inline std::size_t slab_offset(int c) {
   return kSlabHeader;
 }
 
+inline std::size_t full_slab_pages(int c) {
+  std::size_t s = class_size(c);
+  return s <= 1024 ? 4 : s <= 4096 ? 16 : kMaxSlabPages;
+}
+// The length of a heap's next slab of class c after it made `made` of them: room for 2^made
+// objects (and at least 2^made pages), up to the full length. Any page count is a valid slab.
+inline std::size_t slab_pages(int c, unsigned made) {
+  std::size_t full = full_slab_pages(c);
+  if (made >= 8) return full;
+  std::size_t pages = (slab_offset(c) + (std::size_t{1} << made) * class_size(c) + 4095) / 4096;
+  if (pages < (std::size_t{1} << made)) pages = std::size_t{1} << made;
+  return pages < full ? pages : full;
+}
 // The smallest class that can hold n bytes at `align` (a power of two <= 4096), or -1.
 int aligned_class(std::size_t n, std::size_t align);
 

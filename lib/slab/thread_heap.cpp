@@ -156,7 +156,7 @@ ThreadHeap* acquire_heap(int node) {
   // change; one a fork child inherited from a vanished thread keeps its slabs, and its node.
   if (h->owns_nothing()) h->node = node;
   h->free_next = nullptr;
-  for (bool& g : h->grown) g = false;
+  for (std::uint8_t& m : h->made) m = 0;
   return h;
 }
 

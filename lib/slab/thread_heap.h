@@ -34,7 +34,7 @@ struct ThreadHeap {
   LargeCache large_cache;
   SlabList partial[kClasses];
   SlabList full[kClasses];
-  bool grown[kClasses] = {};  // made a slab of this class before: the next one is full length
+  std::uint8_t made[kClasses] = {};  // slabs of each class this heap made (their growth, size_class.h)
   int node = 0;
   ThreadHeap* all_next = nullptr;   // every heap ever made (statistics, fork, trim)
   ThreadHeap* free_next = nullptr;  // heaps of exited threads, for reuse

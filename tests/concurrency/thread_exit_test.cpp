@@ -13,6 +13,7 @@
 namespace {
 
 pthread_key_t g_late_key;
+thread_local void* hm_block_from_thread = nullptr;
 
 // Runs at thread exit, after hugemem's key destructor (its key was created first, at load).
 void late_destructor(void* value) {
@@ -55,6 +56,39 @@ TEST(ThreadExit, AllocationsDuringExitDoNotLeakTheHeap) {
   EXPECT_EQ(many.allocated, few.allocated) << "blocks freed at exit are counted as freed";
   EXPECT_LE(many.active, few.active + 4 * MiB) << "each exiting thread left memory behind";
   pthread_key_delete(g_late_key);
+}
+
+// The last round of key destructors: a free there comes after hugemem released the thread's
+// heap and after the last chance to be called again (glibc frees its own per-thread buffers at
+// that point too). It must not make a heap that nothing would ever release.
+pthread_key_t g_rounds_key;
+void rounds_destructor(void* value) {
+  auto round = reinterpret_cast<std::uintptr_t>(value);
+  if (round < PTHREAD_DESTRUCTOR_ITERATIONS) {
+    pthread_setspecific(g_rounds_key, reinterpret_cast<void*>(round + 1));
+    return;
+  }
+  hm_free(hm_block_from_thread);
+}
+
+TEST(ThreadExit, FreesAfterTheLastDestructorRoundMakeNoHeap) {
+  ASSERT_EQ(pthread_key_create(&g_rounds_key, rounds_destructor), 0);
+  auto run = [](int threads) {
+    for (int i = 0; i < threads; ++i) {
+      std::thread([] {
+        hm_block_from_thread = hm_malloc(48);
+        pthread_setspecific(g_rounds_key, reinterpret_cast<void*>(std::uintptr_t{1}));
+      }).join();
+    }
+    hm_trim(0);
+    return hm_now();
+  };
+  hm_stats few = run(50);
+  hm_stats many = run(2000);
+  std::printf("after 50 threads: active %zu; after 2000 more: active %zu\n", few.active, many.active);
+  EXPECT_EQ(many.allocated, few.allocated) << "the late frees were not counted";
+  EXPECT_LE(many.active, few.active + MiB) << "each thread's last free made a heap of its own";
+  pthread_key_delete(g_rounds_key);
 }
 
 }  // namespace

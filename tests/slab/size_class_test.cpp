@@ -53,7 +53,7 @@ TEST(SizeClasses, AlignedClassesGiveAlignedObjects) {
 
 TEST(SizeClasses, SlabsHoldSeveralObjectsAndTheHeader) {
   for (int c = 0; c < kClasses; ++c) {
-    std::size_t bytes = slab_pages(c) * 4096;
+    std::size_t bytes = full_slab_pages(c) * 4096;
     std::size_t objects = (bytes - slab_offset(c)) / class_size(c);
     EXPECT_GE(objects, 7u) << "class " << class_size(c);
     EXPECT_GE(slab_offset(c), sizeof(Slab));
