@@ -289,3 +289,53 @@ TEST(Threads, AnExitedThreadsSlabsAreReusedNotLeaked) {
 }
 
 }  // namespace
+
+namespace {
+
+// errno is left alone by every successful call, including the ones that map a new arena (whose
+// naming, a best-effort prctl, fails on kernels without anonymous VMA names). A child process,
+// so that its arenas are new.
+TEST(Errno, SuccessfulCallsLeaveErrnoAlone) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int bad = 0;
+    auto check = [&bad](const char* what) {
+      if (errno != 4242) {
+        std::fprintf(stderr, "errno %d after %s\n", errno, what);
+        ++bad;
+      }
+      errno = 4242;
+    };
+    errno = 4242;
+    void* big[4];
+    for (void*& p : big) {
+      p = hm_malloc(std::size_t{400} << 20);  // 400 MiB: new arenas
+      if (!p) ++bad;
+      check("malloc(400 MiB)");
+    }
+    void* direct = hm_malloc(std::size_t{300} << 20);
+    check("malloc(300 MiB)");
+    void* small = hm_calloc(10, 10);
+    check("calloc");
+    small = hm_realloc(small, 5000);
+    check("realloc");
+    void* aligned = nullptr;
+    if (hm_posix_memalign(&aligned, 4096, 100) != 0) ++bad;
+    check("posix_memalign");
+    for (void* p : big) hm_free(p);
+    hm_free(direct);
+    hm_free(small);
+    hm_free(aligned);
+    check("free");
+    hm_trim(0);
+    check("malloc_trim");
+    ::_exit(bad);
+  }
+  ASSERT_GT(pid, 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "calls that succeeded changed errno (see the child's lines above)";
+}
+
+}  // namespace
