@@ -72,7 +72,7 @@ void* alloc_small(ThreadHeap* h, int c) {
   return p;
 }
 
-__attribute__((noinline)) void* malloc_slow(std::size_t n) {
+__attribute__((noinline)) void* malloc_slow(std::size_t n) noexcept {
   ThreadHeap* h = heap();
   if (!h) return nullptr;
   if (n <= kSmallMax) return alloc_small(h, slab::class_of(n));
@@ -94,7 +94,7 @@ void free_large(const Block& b, void* p) {
   errno = saved;
 }
 
-__attribute__((noinline)) void free_slow(void* p) {
+__attribute__((noinline)) void free_slow(void* p) noexcept {
   Block b = resolve(p, "free");
   if (b.kind == Block::Small) {
     if (slab::g_checked) slab::fill_freed(b.slab, static_cast<slab::FreeObj*>(p));
@@ -145,7 +145,10 @@ using api::Block;
 
 HM_EXPORT void* hm_malloc(std::size_t n) noexcept {
   slab::ThreadHeap* h = api::t_heap;
-  if (__builtin_expect(h != nullptr && n <= slab::kSmallMax, 1)) return h->alloc(slab::class_of(n));
+  if (__builtin_expect(h != nullptr, 1)) {
+    if (__builtin_expect(n <= slab::kTableMax, 1)) return h->alloc(slab::class_of_small(n));
+    if (n <= slab::kSmallMax) return h->alloc(slab::class_of_calc(n));
+  }
   return api::malloc_slow(n);
 }
 

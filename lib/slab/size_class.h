@@ -27,21 +27,24 @@ constexpr int class_of_calc(std::size_t n) {
   return 8 + (b - 7) * 4 + static_cast<int>(((n - 1) >> (b - 2)) & 3);
 }
 
+// Requests up to kTableMax find their class in one table load.
+inline constexpr std::size_t kTableMax = 1024;
 struct ClassTable {
   std::uint32_t size[kClasses];
-  std::uint8_t small[1024 / 8 + 1];  // class of n for n <= 1024, indexed by (n + 7) / 8
+  std::uint8_t small[kTableMax / 8 + 1];  // class of n for n <= kTableMax, indexed by (n + 7) / 8
   constexpr ClassTable() : size(), small() {
     for (int c = 0; c < kClasses; ++c) size[c] = static_cast<std::uint32_t>(class_size_calc(c));
-    for (std::size_t i = 0; i <= 1024 / 8; ++i) small[i] = static_cast<std::uint8_t>(class_of_calc(i * 8));
+    for (std::size_t i = 0; i <= kTableMax / 8; ++i) small[i] = static_cast<std::uint8_t>(class_of_calc(i * 8));
   }
 };
 inline constexpr ClassTable kClassTable{};
 static_assert(class_size_calc(kClasses - 1) == kSmallMax);
+static_assert(kClasses <= 255, "a class fits the page descriptor's tag byte");
 
+// Requires n <= kTableMax.
+inline int class_of_small(std::size_t n) { return kClassTable.small[(n + 7) >> 3]; }
 // Requires n <= kSmallMax.
-inline int class_of(std::size_t n) {
-  return n <= 1024 ? kClassTable.small[(n + 7) >> 3] : class_of_calc(n);
-}
+inline int class_of(std::size_t n) { return n <= kTableMax ? class_of_small(n) : class_of_calc(n); }
 inline std::size_t class_size(int c) { return kClassTable.size[c]; }
 
 // Slab geometry: a run of pages from the buddy allocator, the header at its start. A heap's
@@ -61,7 +64,7 @@ inline std::size_t slab_offset(int c) {
 
 inline std::size_t full_slab_pages(int c) {
   std::size_t s = class_size(c);
-  return s <= 1024 ? 4 : s <= 4096 ? 16 : kMaxSlabPages;
+  return s <= 1024 ? 16 : s <= 4096 ? 32 : kMaxSlabPages;
 }
 // The length of a heap's next slab of class c after it made `made` of them: room for 2^made
 // objects (and at least 2^made pages), up to the full length. Any page count is a valid slab.

@@ -1,5 +1,6 @@
 #include "slab/slab.h"
 
+#include <cstdint>
 #include <cstring>
 #include <new>
 
@@ -19,7 +20,7 @@ Slab* format_slab(void* base, std::size_t pages, int c, int node) {
   s->size = static_cast<std::uint32_t>(class_size(c));
   s->capacity = static_cast<std::uint32_t>((pages * os::kPageSize - offset) / s->size);
   s->span = s->capacity * s->size;
-  s->recip = ((std::uint64_t{1} << 40) + s->size - 1) / s->size;
+  s->div_magic = UINT64_MAX / s->size + 1;
   s->begin = static_cast<char*>(base) + offset;
   s->fresh = s->begin;
   s->cls = static_cast<std::uint8_t>(c);

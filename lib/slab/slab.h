@@ -74,7 +74,7 @@ struct alignas(64) Slab {
   char* begin;          // first object
   std::uint32_t span;   // capacity * size
   std::uint32_t size;
-  std::uint64_t recip;  // ceil(2^40 / size): object index = (offset * recip) >> 40
+  std::uint64_t div_magic;  // ceil(2^64 / size): offset % size == 0 <=> offset * div_magic <= div_magic - 1
   std::atomic<ThreadHeap*> owner;
   char* fresh;          // objects from here to begin + span were never handed out (lazy format)
   std::uint16_t pages;  // the slab's length in pages (a power of two)
@@ -90,7 +90,8 @@ struct alignas(64) Slab {
 
   bool contains_object(const void* p) const {
     std::uintptr_t off = reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(begin);
-    return off < span && ((off * recip) >> 40) * size == off;
+    // Divisibility by multiplication (Lemire, Kaser, Kurz 2019), exact for 32-bit offsets.
+    return off < span && off * div_magic <= div_magic - 1;
   }
   bool in_span(const void* p) const {
     return static_cast<std::uintptr_t>(static_cast<const char*>(p) - begin) < span;

@@ -32,7 +32,7 @@ void count_large(ThreadHeap* h, std::int64_t by) {
   else h->large_bytes += by;
 }
 
-void* ThreadHeap::alloc_refill(int c) {
+void* ThreadHeap::alloc_refill(int c) noexcept {
   for (;;) {
     Slab* s = active[c];
     if (s->free) return alloc(c);
@@ -64,7 +64,7 @@ bool ThreadHeap::retire_full(Slab* s) {
 
 void ThreadHeap::release_empty(Slab* s) { NodeSlabs::of(s->node).put_empty(s, this); }
 
-void ThreadHeap::local_free_slow(Slab* s) {
+void ThreadHeap::local_free_slow(Slab* s) noexcept {
   if (s->state == SlabState::Full) {
     full[s->cls].remove(s);
     s->state = SlabState::Partial;
@@ -81,7 +81,7 @@ void ThreadHeap::local_free_slow(Slab* s) {
   }
 }
 
-void ThreadHeap::remote_free(Slab* s, FreeObj* p) {
+void ThreadHeap::remote_free(Slab* s, FreeObj* p) noexcept {
   std::uintptr_t r = s->remote.load(std::memory_order_relaxed);
   for (;;) {
     if (r & kNotify) return NodeSlabs::of(s->node).notice_free(s, p);

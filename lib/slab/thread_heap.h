@@ -44,7 +44,10 @@ struct ThreadHeap {
     FreeObj* p = s->free;
     if (__builtin_expect(p != nullptr, 1)) {
       FreeObj* n = decode(p->link, p);
-      if (kHardened && __builtin_expect(n && !s->in_span(n), 0)) report_corrupted_freelist(p, s);
+      // The popped link must stay in this slab (or end the list): an overflow into a free
+      // object is caught before the bad address is handed out. The range test comes first, so
+      // the common case is one compare that falls through.
+      if (kHardened && __builtin_expect(!s->in_span(n), 0) && n) report_corrupted_freelist(p, s);
       s->free = n;
       ++s->used;
       if (kHardened) p->link = 0;  // a live object must not look free (looks_free) even if never written
@@ -70,11 +73,11 @@ struct ThreadHeap {
   }
   void count_free(int c);
 
-  void* alloc_refill(int c);
-  void local_free_slow(Slab* s);
+  void* alloc_refill(int c) noexcept;
+  void local_free_slow(Slab* s) noexcept;
   // A free into a slab this heap does not own (any heap, the orphan included): lock-free push
   // onto s->remote, or a notice under the node's lock when s is armed.
-  static void remote_free(Slab* s, FreeObj* p);
+  static void remote_free(Slab* s, FreeObj* p) noexcept;
   // Takes the slabs that received notices back onto the partial lists.
   void drain_pending();
   // Thread exit: every slab goes to the node (detached, partial, or empty to the buddy), and
