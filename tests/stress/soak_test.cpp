@@ -1,6 +1,8 @@
 // A soak: threads allocating blocks of random sizes (small objects, large blocks, now and then
 // a direct mapping) with random lifetimes, freeing their own and each other's (through shared
-// hand-over slots), reallocating, and verifying every block's contents before it goes.
+// hand-over slots), reallocating, and verifying every block's contents before it goes. Threads
+// live for a random while and exit, handing what they still hold to the others, so their slabs
+// are abandoned while other threads are freeing into them.
 // HUGEMEM_SOAK_SECONDS sets the duration (default 5, for ctest; hours for a real soak).
 #include <gtest/gtest.h>
 
@@ -75,14 +77,15 @@ std::size_t pick_size(std::mt19937_64& rng) {
 }
 
 struct Counts {
-  long ops = 0, handed = 0, reallocs = 0;
+  long ops = 0, handed = 0, reallocs = 0, exits = 0;
 };
 
-void worker(int id, std::chrono::steady_clock::time_point end, std::array<std::atomic<void*>, 256>& slots, Counts& c) {
-  std::mt19937_64 rng(0x50a4 + static_cast<unsigned>(id));
+void worker(std::uint64_t seed, std::chrono::steady_clock::time_point end, std::array<std::atomic<void*>, 256>& slots, Counts& c) {
+  std::mt19937_64 rng(seed);
   std::vector<void*> mine;
   std::size_t target = 64;  // the live set grows and shrinks: lifetimes from instant to long
-  while (std::chrono::steady_clock::now() < end) {
+  long life = 2 + static_cast<long>(rng() % 64);  // bursts before this thread exits
+  while (std::chrono::steady_clock::now() < end && life-- > 0) {
     for (int burst = 0; burst < 256; ++burst, ++c.ops) {
       if (rng() % 4096 == 0) target = 1 + rng() % 4096;
       unsigned op = rng() % 16;
@@ -117,7 +120,22 @@ void worker(int id, std::chrono::steady_clock::time_point end, std::array<std::a
       }
     }
   }
-  for (void* p : mine) drop(p);
+  // Exit: half of what is left goes to the other threads, the rest is freed here.
+  for (void* p : mine) {
+    if (rng() % 2) {
+      drop(p);
+    } else if (void* old = slots[rng() % slots.size()].exchange(p)) {
+      drop(old);
+    }
+  }
+  ++c.exits;
+}
+
+// One lane: a thread at a time, each started when the previous one exited.
+void lane(int id, std::chrono::steady_clock::time_point end, std::array<std::atomic<void*>, 256>& slots, Counts& c) {
+  for (std::uint64_t n = 0; std::chrono::steady_clock::now() < end; ++n) {
+    std::thread(worker, 0x50a4 + static_cast<std::uint64_t>(id) * 1000003 + n, end, std::ref(slots), std::ref(c)).join();
+  }
 }
 
 int soak_seconds() {
@@ -135,7 +153,7 @@ TEST(Soak, ManyThreadsRandomSizesAndLifetimes) {
   std::vector<Counts> counts(static_cast<std::size_t>(threads));
   auto end = std::chrono::steady_clock::now() + std::chrono::seconds(soak_seconds());
   std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(worker, t, end, std::ref(slots), std::ref(counts[static_cast<std::size_t>(t)]));
+  for (int t = 0; t < threads; ++t) pool.emplace_back(lane, t, end, std::ref(slots), std::ref(counts[static_cast<std::size_t>(t)]));
   for (auto& t : pool) t.join();
   for (auto& s : slots) {
     if (void* p = s.exchange(nullptr)) drop(p);
@@ -145,6 +163,7 @@ TEST(Soak, ManyThreadsRandomSizesAndLifetimes) {
     total.ops += c.ops;
     total.handed += c.handed;
     total.reallocs += c.reallocs;
+    total.exits += c.exits;
   }
   EXPECT_EQ(g_errors.load(), 0) << "blocks with changed contents or failed allocations";
   hm_stats after;
@@ -153,8 +172,8 @@ TEST(Soak, ManyThreadsRandomSizesAndLifetimes) {
   hm_trim(0);
   hm_get_stats(&after);
   EXPECT_LE(after.resident_free, std::size_t{8} << 20) << "trim gives free memory back";
-  std::printf("soak: %d threads, %d s: %ld operations, %ld handed to other threads, %ld reallocs\n", threads,
-              soak_seconds(), total.ops, total.handed, total.reallocs);
+  std::printf("soak: %d threads at a time, %d s: %ld operations, %ld handed to other threads, %ld reallocs, %ld thread exits\n",
+              threads, soak_seconds(), total.ops, total.handed, total.reallocs, total.exits);
 }
 
 }  // namespace
