@@ -5,7 +5,7 @@
 
 #include "hugemem/hugemem.h"
 
-#define HM_EXPORT __attribute__((visibility("default")))
+#include "api/export.h"
 
 namespace {
 
@@ -45,32 +45,32 @@ void* new_aligned_nothrow(std::size_t n, std::size_t align) noexcept {
 
 }  // namespace
 
-HM_EXPORT void* operator new(std::size_t n) { return new_impl(n); }
-HM_EXPORT void* operator new[](std::size_t n) { return new_impl(n); }
-HM_EXPORT void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return new_nothrow(n); }
-HM_EXPORT void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return new_nothrow(n); }
-HM_EXPORT void* operator new(std::size_t n, std::align_val_t a) { return new_aligned_impl(n, static_cast<std::size_t>(a)); }
-HM_EXPORT void* operator new[](std::size_t n, std::align_val_t a) { return new_aligned_impl(n, static_cast<std::size_t>(a)); }
-HM_EXPORT void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+HM_EXPORT_CXX void* operator new(std::size_t n) { return new_impl(n); }
+HM_EXPORT_CXX void* operator new[](std::size_t n) { return new_impl(n); }
+HM_EXPORT_CXX void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return new_nothrow(n); }
+HM_EXPORT_CXX void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return new_nothrow(n); }
+HM_EXPORT_CXX void* operator new(std::size_t n, std::align_val_t a) { return new_aligned_impl(n, static_cast<std::size_t>(a)); }
+HM_EXPORT_CXX void* operator new[](std::size_t n, std::align_val_t a) { return new_aligned_impl(n, static_cast<std::size_t>(a)); }
+HM_EXPORT_CXX void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
   return new_aligned_nothrow(n, static_cast<std::size_t>(a));
 }
-HM_EXPORT void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+HM_EXPORT_CXX void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
   return new_aligned_nothrow(n, static_cast<std::size_t>(a));
 }
 
-HM_EXPORT void operator delete(void* p) noexcept { hm_free(p); }
-HM_EXPORT void operator delete[](void* p) noexcept { hm_free(p); }
-HM_EXPORT void operator delete(void* p, const std::nothrow_t&) noexcept { hm_free(p); }
-HM_EXPORT void operator delete[](void* p, const std::nothrow_t&) noexcept { hm_free(p); }
-HM_EXPORT void operator delete(void* p, std::size_t n) noexcept { hm_free_sized(p, n); }
-HM_EXPORT void operator delete[](void* p, std::size_t n) noexcept { hm_free_sized(p, n); }
-HM_EXPORT void operator delete(void* p, std::align_val_t) noexcept { hm_free(p); }
-HM_EXPORT void operator delete[](void* p, std::align_val_t) noexcept { hm_free(p); }
-HM_EXPORT void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { hm_free(p); }
-HM_EXPORT void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { hm_free(p); }
-HM_EXPORT void operator delete(void* p, std::size_t n, std::align_val_t a) noexcept {
+HM_EXPORT_CXX void operator delete(void* p) noexcept { hm_free(p); }
+HM_EXPORT_CXX void operator delete[](void* p) noexcept { hm_free(p); }
+HM_EXPORT_CXX void operator delete(void* p, const std::nothrow_t&) noexcept { hm_free(p); }
+HM_EXPORT_CXX void operator delete[](void* p, const std::nothrow_t&) noexcept { hm_free(p); }
+HM_EXPORT_CXX void operator delete(void* p, std::size_t n) noexcept { hm_free_sized(p, n); }
+HM_EXPORT_CXX void operator delete[](void* p, std::size_t n) noexcept { hm_free_sized(p, n); }
+HM_EXPORT_CXX void operator delete(void* p, std::align_val_t) noexcept { hm_free(p); }
+HM_EXPORT_CXX void operator delete[](void* p, std::align_val_t) noexcept { hm_free(p); }
+HM_EXPORT_CXX void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { hm_free(p); }
+HM_EXPORT_CXX void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { hm_free(p); }
+HM_EXPORT_CXX void operator delete(void* p, std::size_t n, std::align_val_t a) noexcept {
   hm_free_aligned_sized(p, static_cast<std::size_t>(a), n);
 }
-HM_EXPORT void operator delete[](void* p, std::size_t n, std::align_val_t a) noexcept {
+HM_EXPORT_CXX void operator delete[](void* p, std::size_t n, std::align_val_t a) noexcept {
   hm_free_aligned_sized(p, static_cast<std::size_t>(a), n);
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "api/block.h"
+#include "api/export.h"
 #include "api/runtime.h"
 #include "hugemem/hugemem.h"
 #include "page/direct.h"
@@ -15,7 +16,6 @@
 #include "slab/node.h"
 #include "slab/report.h"
 
-#define HM_EXPORT extern "C" __attribute__((visibility("default")))
 
 namespace hm::api {
 namespace {

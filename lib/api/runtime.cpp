@@ -1,6 +1,5 @@
 #include "api/runtime.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -73,7 +72,7 @@ void init() {
   page::configure_from_env();
   slab::g_link_key = os::random_u64();
   slab::g_checked = os::env_flag("HUGEMEM_CHECK", false);
-  if (os::env_flag("HUGEMEM_SHOW_STATS", false)) g_stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+  if (os::env_flag("HUGEMEM_SHOW_STATS", false)) g_stats_fd = os::dup_cloexec(2, 3);
   g_key_ok = pthread_key_create(&g_key, thread_exit) == 0;  // a slot in a static table
   g_init.finish();
   register_fork_handlers();

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "api/export.h"
 #include "api/runtime.h"
 #include "hugemem/hugemem.h"
 #include "os/env.h"
@@ -12,7 +13,6 @@
 #include "page/heap.h"
 #include "slab/thread_heap.h"
 
-#define HM_EXPORT extern "C" __attribute__((visibility("default")))
 
 namespace hm::api {
 namespace {

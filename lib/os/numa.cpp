@@ -8,8 +8,6 @@
 
 namespace hm::os {
 
-int current_cpu() { return ::sched_getcpu(); }
-
 int current_node() {
   if (machine().numa_nodes <= 1) return 0;
   unsigned cpu = 0, node = 0;

@@ -99,8 +99,11 @@ HugepagePool hugepage_pool(std::size_t page_size);
 // which can be short of `count` when memory is fragmented, or -1 with errno set.
 long reserve_hugepages(std::size_t page_size, long count);
 
-int current_cpu();
 int current_node();
+// Gives the CPU to another runnable thread (a contended spinlock's back-off).
+void yield_cpu();
+// A duplicate of fd at or above `min_fd`, closed on exec; -1 with errno on failure.
+int dup_cloexec(int fd, int min_fd);
 
 // Physical address of the page holding `p` from /proc/self/pagemap, or 0 when it is not
 // readable (not root, or the page is not present).

@@ -36,7 +36,6 @@ class Arena {
   }
   void* page(std::uint32_t idx) { return base() + (std::size_t{idx} << kPageShift); }
   PageDesc& desc(std::uint32_t idx) { return desc_[idx]; }
-  PageDesc* descs() { return desc_; }
 
   // A naturally aligned block of 2^order pages: its first page index, or kNil. `zeroed` says
   // whether every page of it is known to read as zero (fresh or decommitted).

@@ -35,7 +35,7 @@ struct PageDesc {
                         // its pages may hold data (upper bound; 0 = fresh or decommitted)
   PageKind kind;
   std::uint8_t order;   // Free: the block's order
-  std::uint8_t flags;
+  std::uint8_t spare;    // keeps the descriptor at 16 bytes; unused
   std::uint8_t tag;     // owner-defined (the slab layer stores the size class)
 };
 static_assert(sizeof(PageDesc) == 16);

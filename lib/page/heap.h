@@ -27,6 +27,7 @@
 namespace hm::page {
 
 inline constexpr int kMaxNodes = 64;
+static_assert(kMaxNodes <= 256, "a slab records its node in one byte");
 
 struct Config {
   os::Backing best = os::Backing::THP;  // first backing tried for arenas

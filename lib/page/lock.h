@@ -3,9 +3,9 @@
 // main, allocates nothing, and a child after fork() can reset it with reset().
 #pragma once
 
-#include <sched.h>
-
 #include <atomic>
+
+#include "os/os.h"
 
 namespace hm::page {
 
@@ -16,7 +16,7 @@ class SpinLock {
       if (!held_.exchange(true, std::memory_order_acquire)) return;
       while (held_.load(std::memory_order_relaxed)) {
         if (++spins > 64) {
-          ::sched_yield();
+          os::yield_cpu();
           spins = 0;
         } else {
           __builtin_ia32_pause();
@@ -24,7 +24,6 @@ class SpinLock {
       }
     }
   }
-  bool try_lock() { return !held_.load(std::memory_order_relaxed) && !held_.exchange(true, std::memory_order_acquire); }
   void unlock() { held_.store(false, std::memory_order_release); }
   // Only in a fork() child, where the thread that held the lock no longer exists.
   void reset() { held_.store(false, std::memory_order_relaxed); }

@@ -16,12 +16,15 @@ namespace hm::page {
 class Arena;
 struct DirectHeader;
 
-inline constexpr int kRegistryBits = 47 - kArenaShift;
+// x86-64 user space with 4-level page tables: addresses below 2^47. A pointer above (a 5-level
+// mapping, or garbage) is never hugemem's.
+inline constexpr int kUserAddressBits = 47;
+inline constexpr int kRegistryBits = kUserAddressBits - kArenaShift;
 extern std::atomic<std::uintptr_t> g_registry[std::size_t{1} << kRegistryBits];
 
 inline std::uintptr_t registry_entry(const void* p) {
   auto a = reinterpret_cast<std::uintptr_t>(p);
-  if (a >> 47) return 0;
+  if (a >> kUserAddressBits) return 0;
   return g_registry[a >> kArenaShift].load(std::memory_order_acquire);
 }
 inline Arena* registry_arena(std::uintptr_t e) { return (e & 1) ? nullptr : reinterpret_cast<Arena*>(e); }
