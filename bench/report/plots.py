@@ -19,7 +19,7 @@ def ratio_chart(summary, key, title, path, base="glibc"):
     labels = workloads + ["geo-mean"]
     gms = stats.geomeans(summary, base, key)
     width = 0.8 / max(len(allocs), 1)
-    fig, ax = plt.subplots(figsize=(11, 4.2))
+    fig, ax = plt.subplots(figsize=(max(11, 0.7 * len(labels)), 4.2))
     for i, a in enumerate(allocs):
         ys = [stats.ratio(summary, w, a, base, key) for w in workloads] + [gms.get(a, (None,))[0]]
         xs = [j + (i - (len(allocs) - 1) / 2) * width for j in range(len(labels))]
