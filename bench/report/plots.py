@@ -19,14 +19,14 @@ def ratio_chart(summary, key, title, path, base="glibc"):
     labels = workloads + ["geo-mean"]
     gms = stats.geomeans(summary, base, key)
     width = 0.8 / max(len(allocs), 1)
-    fig, ax = plt.subplots(figsize=(11, 4.2))
+    fig, ax = plt.subplots(figsize=(max(11, 0.7 * len(labels)), 4.2))
     for i, a in enumerate(allocs):
         ys = [stats.ratio(summary, w, a, base, key) for w in workloads] + [gms.get(a, (None,))[0]]
         xs = [j + (i - (len(allocs) - 1) / 2) * width for j in range(len(labels))]
         ax.bar([x for x, y in zip(xs, ys) if y], [y for y in ys if y], width, label=a, color=COLORS.get(a))
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_yscale("log")
-    ax.yaxis.set_major_locator(ticker.FixedLocator([0.125, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 8, 16]))
+    ax.yaxis.set_major_locator(ticker.FixedLocator([0.0625, 0.125, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 8, 16, 32, 64]))
     ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
     ax.yaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xticks(range(len(labels)))

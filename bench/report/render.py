@@ -18,7 +18,7 @@ def _time(s, kind):
         return "failed"
     if kind == "rate":
         return f"{s['throughput'] / 1e6:.2f} Mops/s"
-    return f"{s['wall_s']:.3f} s"
+    return f"{s['cost']:.3f} s"
 
 
 def _mark(met):
@@ -39,6 +39,26 @@ def table(summary, kinds, allocs, key, fmt):
             rg = stats.ratio(summary, w, a, "glibc", key)
             rm = stats.ratio(summary, w, a, "mimalloc", key)
             cells.append(f"{fmt(s, kind)}<br>{_x(rg)} g · {_x(rm)} m")
+        lines.append(f"| {w} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def final_rss_table(summary, allocs):
+    """For the workloads that print `final_rss_kib` (resident memory after everything is freed
+    and a settle wait): per allocator its median in MiB and the ratio of the medians to
+    mimalloc's in the same run."""
+    ws = stats.result_key(summary, "final_rss_kib")
+    if not ws:
+        return "No workload reported a final RSS."
+    lines = ["| workload | " + " | ".join(allocs) + " |", "|---" * (len(allocs) + 1) + "|"]
+    for w in ws:
+        cells = []
+        for a in allocs:
+            v = summary[w].get(a, {}).get("result", {}).get("final_rss_kib")
+            if v is None:
+                cells.append("–")
+                continue
+            cells.append(f"{_mib(v)}<br>{_x(stats.result_ratio(summary, w, a, 'mimalloc', 'final_rss_kib'))} m")
         lines.append(f"| {w} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -133,6 +153,11 @@ def closing(summary, tgts):
                ", ".join(f"{w} {r:.2f}× {p}" for r, w, p in rows[:3] if r > 1.0) + "." if rows and rows[0][0] > 1.0
                else "hugemem is the fastest on every workload.")
     out.append("Largest peak RSS against mimalloc: " + ", ".join(f"{w} {r:.2f}×" for r, w in rss[:3]) + ".")
+    fin = [(stats.result_ratio(summary, w, "hugemem", "mimalloc", "final_rss_kib"), w)
+           for w in stats.result_key(summary, "final_rss_kib")]
+    fin = sorted([x for x in fin if x[0] is not None], reverse=True)
+    if fin:
+        out.append("Final RSS against mimalloc: " + ", ".join(f"{w} {r:.2f}×" for r, w in fin) + ".")
     return " ".join(out)
 
 
@@ -176,8 +201,9 @@ def report(raw, summary, tgts, micro_md, analysis_md, charts):
         "",
         "## Time per workload",
         "",
-        "Wall time of the whole process (fixed-work workloads) or throughput (larson, fixed time; its "
-        "ratio is of time per operation).",
+        "Wall time of the whole process (fixed-work workloads; less the settle wait of those that report "
+        "a final RSS) or throughput (" + (", ".join(w for w, k in kinds.items() if k == "rate") or "none") +
+        ": fixed time; their ratio is of time per operation).",
         "",
         table(summary, kinds, allocs, "cost", _time),
         "",
@@ -186,6 +212,15 @@ def report(raw, summary, tgts, micro_md, analysis_md, charts):
         "ru_maxrss of the workload process (wait4), including its own arrays.",
         "",
         table(summary, kinds, allocs, "maxrss_kib", lambda s, k: _mib(s["maxrss_kib"])),
+        "",
+        "## Final RSS per workload",
+        "",
+        "Resident memory (/proc/self/statm) the workload reads after all its threads have exited and "
+        "everything is freed, after a settle wait (`settle_ms`, 200 ms unless the arguments say otherwise): "
+        "what the allocator keeps. "
+        "Median of the repetitions, ratio of the medians to mimalloc's (m).",
+        "",
+        final_rss_table(summary, allocs),
         "",
         "## CPU time per workload",
         "",

@@ -38,7 +38,7 @@ def ok(run):
 
 
 def workload_cmd(build, name, args):
-    return [os.path.join(build, "bench", "workloads", f"wl_{name}")] + args
+    return [os.path.join(build, "bench", "workloads", f"wl_{workloads.binary(name)}")] + args
 
 
 def measure(build):

@@ -27,11 +27,13 @@ def ok(run):
 
 def cost(run, kind):
     """What "time" means for a run: wall seconds for fixed work; seconds per operation for a
-    fixed-time workload (kind "rate"), so lower is better in both."""
+    fixed-time workload (kind "rate"), so lower is better in both. A workload that sleeps on purpose
+    before reading its final RSS reports the sleep as `idle_seconds`, which is not the
+    allocator's time and is taken out."""
+    r = run["result"]
     if kind == "rate":
-        r = run["result"]
         return r["seconds"] / r["ops"] if r["ops"] else None
-    return run["wall_s"]
+    return run["wall_s"] - r.get("idle_seconds", 0)
 
 
 def summarize(runs, kinds):
@@ -57,6 +59,19 @@ def summarize(runs, kinds):
                 s["result"] = {k: median([r["result"][k] for r in good if k in r["result"]]) for k in keys}
             out[w][a] = s
     return out
+
+
+def result_key(summary, key):
+    """The workloads whose result line gives `key` (e.g. final_rss_kib), in summary order."""
+    return [w for w in summary if any(key in s.get("result", {}) for s in summary[w].values())]
+
+
+def result_ratio(summary, workload, alloc, base, key):
+    """Like ratio(), for a figure of the workload's own result line (medians of the runs)."""
+    row = summary.get(workload, {})
+    x = row.get(alloc, {}).get("result", {}).get(key)
+    b = row.get(base, {}).get("result", {}).get(key)
+    return x / b if x is not None and b else None
 
 
 def ratio(summary, workload, alloc, base, key):

@@ -10,12 +10,14 @@ import allocators  # noqa: E402
 import proc  # noqa: E402
 import workloads  # noqa: E402
 
-# Whose checksum depends on timing (larson) or on addresses (tlb).
-NONDETERMINISTIC = {"larson", "tlb"}
+# Whose checksum depends on timing (the fixed-time ones) or on addresses (tlb).
+NONDETERMINISTIC = {"larson", "tlb", "xmalloc", "fixed_time_2t"}
+# Whose result line must carry the resident memory after the work (the report's final-RSS table).
+FINAL_RSS = {"many_threads", "exit_free"}
 
 
 def run(build, name, alloc):
-    cmd = [os.path.join(build, "bench", "workloads", f"wl_{name}")] + workloads.SMOKE[name]
+    cmd = [os.path.join(build, "bench", "workloads", f"wl_{workloads.binary(name)}")] + workloads.SMOKE[name]
     r = proc.run(os.path.join(build, "bench", "workloads", "wl_measure"), cmd, env=allocators.env_for(alloc),
                  timeout=25)
     if r["rc"] != 0 or not r["result"]:
@@ -34,7 +36,7 @@ def main():
     r = run(build, name, alloc)
     res = r["result"]
     problems = []
-    if res.get("workload") != name:
+    if res.get("workload") != workloads.binary(name):
         problems.append(f"result names {res.get('workload')!r}")
     if not res.get("ops", 0) > 0:
         problems.append("no operations counted")
@@ -42,6 +44,8 @@ def main():
         problems.append(f"no rusage: {r}")
     if name == "tlb" and not 0 <= res.get("huge_pct", -1) <= 100:
         problems.append(f"huge_pct {res.get('huge_pct')}")
+    if name in FINAL_RSS and not res.get("final_rss_kib", 0) > 0:
+        problems.append(f"final_rss_kib {res.get('final_rss_kib')}")
     if name not in NONDETERMINISTIC and which != "glibc":
         ref = run(build, name, allocs["glibc"])["result"]["checksum"]
         if res["checksum"] != ref:

@@ -87,6 +87,25 @@ class Tables(unittest.TestCase):
             self.assertTrue(workloads.args_for(name, "full"))
         self.assertEqual(set(workloads.KIND.values()), {"time", "rate"})
 
+    def test_an_entry_may_run_another_entrys_binary(self):
+        self.assertEqual(workloads.binary("random_sizes_1t"), "random_sizes")
+        self.assertEqual(workloads.binary("larson"), "larson")
+        self.assertIn("threads=1", workloads.args_for("random_sizes_1t", "full"))
+        for name, binary in workloads.BINARY.items():
+            self.assertIn(binary, workloads.NAMES)
+        import run
+        self.assertTrue(run.workload_cmd("/b", "random_sizes_1t", ["x=1"])[0].endswith("/wl_random_sizes"))
+
+    def test_cmake_builds_and_smoke_tests_every_entry(self):
+        import re
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "workloads",
+                               "CMakeLists.txt")) as f:
+            text = f.read()
+        names = re.search(r"set\(names ([^)]*)\)", text).group(1).split()
+        variants = re.search(r"set\(variants ([^)]*)\)", text).group(1).split()
+        self.assertEqual(sorted(names + variants), sorted(workloads.NAMES))
+        self.assertEqual(sorted(variants), sorted(workloads.BINARY))
+
 
 if __name__ == "__main__":
     unittest.main()

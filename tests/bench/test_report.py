@@ -47,6 +47,36 @@ class Report(unittest.TestCase):
         self.assertIn("Not run: the microbenchmark part", text)
         self.assertEqual(summary["w"]["glibc"]["cost"], 3.0)
 
+    def test_final_rss_is_parsed_and_rendered(self):
+        import proc
+        line = ("RESULT workload=many_threads ops=40 seconds=0.5 checksum=ab final_rss_kib=20480 "
+                "idle_seconds=0.2\n")
+        parsed = proc.parse_result("noise\n" + line)
+        self.assertEqual(parsed["final_rss_kib"], 20480)
+        self.assertAlmostEqual(parsed["idle_seconds"], 0.2)
+        r = raw()
+        r["workloads"]["many_threads"] = {"kind": "time", "args": ["threads=2000"]}
+        for i, (g, h, m) in enumerate([(10240, 30720, 40960), (12288, 20480, 51200), (8192, 40960, 40960)]):
+            for a, kib in (("glibc", g), ("hugemem", h), ("mimalloc", m)):
+                res = dict(parsed, final_rss_kib=kib)
+                res.pop("workload")
+                r["runs"].append(run("many_threads", a, 1.2, 2 * kib, rep=i, **res))
+        summary, _, text = report.build(r, None)
+        # Medians: glibc 10240 KiB, hugemem 30720, mimalloc 40960; ratios of the medians to mimalloc.
+        self.assertEqual(summary["many_threads"]["hugemem"]["result"]["final_rss_kib"], 30720)
+        self.assertIn("## Final RSS per workload", text)
+        self.assertIn("| many_threads | 10.0 MiB<br>0.25× m | 30.0 MiB<br>0.75× m | 40.0 MiB<br>1.00× m |", text)
+        section = text.split("## Final RSS per workload")[1].split("##")[0]
+        self.assertNotIn("| w |", section)  # only the workloads that print it
+        # The settle wait is not the allocator's time: 1.2 s wall less 0.2 s idle.
+        self.assertAlmostEqual(summary["many_threads"]["glibc"]["cost"], 1.0)
+        self.assertIn("| many_threads | 1.000 s<br>1.00× g", text)
+        self.assertIn("Final RSS against mimalloc: many_threads 0.75×.", text)
+
+    def test_no_final_rss_says_so(self):
+        _, _, text = report.build(raw(), None)
+        self.assertIn("No workload reported a final RSS.", text)
+
     def test_micro_section_and_figures_come_from_the_micro_part(self):
         with tempfile.TemporaryDirectory() as d:
             with open(os.path.join(d, "micro.md"), "w") as f:

@@ -32,6 +32,14 @@ class Summaries(unittest.TestCase):
         self.assertEqual(s["n"], 3)
         self.assertEqual(s["failed"], 1)
 
+    def test_settle_wait_is_taken_out_of_the_time(self):
+        runs = [run("f", "glibc", 1.5, 1, idle_seconds=0.25, final_rss_kib=100), run("f", "hugemem", 0.5, 1)]
+        s = stats.summarize(runs, {"f": "time"})
+        self.assertAlmostEqual(s["f"]["glibc"]["cost"], 1.25)
+        self.assertAlmostEqual(s["f"]["hugemem"]["cost"], 0.5)
+        self.assertEqual(stats.result_key(s, "final_rss_kib"), ["f"])
+        self.assertIsNone(stats.result_ratio(s, "f", "glibc", "hugemem", "final_rss_kib"))
+
     def test_rate_workload_cost_is_seconds_per_operation(self):
         runs = [run("l", "glibc", 1.0, 1, ops=1000, seconds=1.0), run("l", "hugemem", 1.0, 1, ops=4000, seconds=1.0)]
         s = stats.summarize(runs, {"l": "rate"})
