@@ -67,6 +67,9 @@ class Arena {
   Arena* next = nullptr;  // the owning heap's list
 
  private:
+  // Free entries looked at per order for a dirty block before a clean one is taken.
+  static constexpr int kDirtyScan = 4;
+  std::uint32_t pick_block(int order, int* got_order) const;
   void push(std::uint32_t idx, int order, std::uint32_t dirty);
   void unlink(std::uint32_t idx);
   void free_block(std::uint32_t idx, int order, std::uint32_t dirty);

@@ -163,20 +163,26 @@ void PageHeap::maybe_release() {
   std::size_t high = pages_of(g_config.high);
   if (dirty_ <= high || dirty_ < retry_at_) return;
   // The clock starts at the first crossing since the last release and is not reset by dips
-  // below high, so a heap hovering around high still releases every delay_ms.
-  if (g_config.delay_ms && dirty_ <= 2 * high) {
-    std::uint64_t now = os::monotonic_ms();
-    if (over_since_ == 0) over_since_ = now;
-    if (now - over_since_ < g_config.delay_ms) return;
-  }
-  over_since_ = 0;
+  // below high, so a heap hovering around high still releases every delay_ms. Above 2 x high
+  // the excess goes at once, but only down to high: the free memory a program is cycling
+  // through stays faulted in (a fresh THP costs a 2 MiB clear per touched page), and only a
+  // heap that stays above high for the delay goes down to low.
   std::size_t target = pages_of(g_config.low);
+  std::uint64_t now = g_config.delay_ms ? os::monotonic_ms() : 0;
+  if (g_config.delay_ms) {
+    if (over_since_ == 0) over_since_ = now;
+    if (now - over_since_ < g_config.delay_ms) {
+      if (dirty_ <= 2 * high) return;
+      target = high;
+    }
+  }
+  if (target != high) over_since_ = 0;
   // Whole huge pages first (a THP stays intact). If the rest is still above high, the free
   // memory is fragmented below a huge page: its 4 KiB runs go back too on THP and 4 KiB arenas
   // (splitting those THPs), so fragmentation never pins more than `high`. hugetlb pages can
   // only go back whole.
   release_to(target, false);
-  if (dirty_ > high) release_to(target, true);
+  if (dirty_ > high) release_to(high, true);
   // What is left is in hugetlb pages that are partly used: try again only after another
   // (high - low) has accumulated, not on every free.
   retry_at_ = dirty_ > high ? dirty_ + pages_of(g_config.high - g_config.low) : 0;
