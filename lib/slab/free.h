@@ -12,8 +12,11 @@ inline Slab* slab_of(const void* p) { return reinterpret_cast<Slab*>(page::slab_
 
 // h is the calling thread's own heap (never the orphan).
 inline bool free_fast(ThreadHeap* h, void* p) {
-  Slab* s = slab_of(p);
-  if (__builtin_expect(s == nullptr, 0)) return false;
+  std::uintptr_t e = page::registry_entry(p);
+  if (__builtin_expect(e == 0 || (e & 1) != 0, 0)) return false;
+  const page::PageDesc* d = page::desc_in(e, p);
+  if (__builtin_expect(d->kind != page::PageKind::Slab, 0)) return false;
+  auto* s = reinterpret_cast<Slab*>(e + (std::uintptr_t{d->count} << page::kPageShift));
   auto* o = static_cast<FreeObj*>(p);
   if (kHardened && __builtin_expect(!s->contains_object(p) || looks_free(s, o), 0)) return false;
   --h->live[s->cls];
