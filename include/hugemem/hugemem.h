@@ -17,6 +17,8 @@
 
 #include <stddef.h>
 
+#include "hugemem/version.h"
+
 #ifdef __cplusplus
 #define HM_NOTHROW noexcept
 extern "C" {
@@ -56,6 +58,11 @@ struct hm_stats {
 void hm_get_stats(struct hm_stats* out) HM_NOTHROW;
 /* Prints statistics to stderr (malloc_stats). */
 void hm_print_stats(void) HM_NOTHROW;
+
+/* The version of the library that is loaded: HUGEMEM_VERSION and HUGEMEM_VERSION_STRING as it
+ * was built (compare with the macros of hugemem/version.h this program was compiled with). */
+int hm_version(void) HM_NOTHROW;
+const char* hm_version_string(void) HM_NOTHROW;
 
 /* Reports whether p is a live block owned by hugemem (for embedding tests and debuggers). */
 int hm_owns(const void* p) HM_NOTHROW;
