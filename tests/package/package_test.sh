@@ -7,6 +7,7 @@
 #   package_test.sh header   PREFIX WORK HEADER      one installed header compiles alone
 #   package_test.sh deb      BUILD WORK              cpack -G DEB and what the .deb holds
 # Exit 0 pass, 77 skip (with the reason on stdout), anything else fail.
+# (No "cmd | grep -q" under pipefail: grep exits at the first match and cmd dies of SIGPIPE.)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 step=$1
@@ -57,7 +58,7 @@ c)
   # shellcheck disable=SC2046
   $cc -std=c99 -Wall -Wextra -Werror -o "$work/override" "$here/consumers/c/override.c" \
       $(pkg-config --cflags --libs hugemem) -ldl
-  objdump -p "$work/override" | grep -q 'NEEDED *libhugemem.so.0' || fail "override does not need libhugemem.so.0"
+  grep -q 'NEEDED *libhugemem.so.0' <<<"$(objdump -p "$work/override")" || fail "override does not need libhugemem.so.0"
   LD_LIBRARY_PATH="$prefix/$libdir" "$work/override"
   ;;
 cmake)
@@ -71,12 +72,12 @@ cmake)
   "$work/build/embed"
   # The installed library, found through the RUNPATH CMake gives a build-tree binary.
   "$work/build/override"
-  ldd "$work/build/override" | grep -q "$prefix/$libdir/libhugemem.so.0" || fail "override runs another libhugemem"
+  grep -q "$prefix/$libdir/libhugemem.so.0" <<<"$(ldd "$work/build/override")" || fail "override runs another libhugemem"
   # SameMajorVersion: 1.0 is not satisfied by 0.x.
   if cmake -S "$here/consumers/cmake" -B "$work/build1" "${args[@]}" -DHM_WANT=1.0 >"$work/configure1.log" 2>&1; then
     fail "find_package(hugemem 1.0) accepted version 0.x"
   fi
-  grep -q "hugemem" "$work/configure1.log"
+  grep -q "compatible with requested version \"1.0\"" "$work/configure1.log" || { cat "$work/configure1.log"; fail "refused for another reason"; }
   echo "find_package(hugemem 1.0) refused, as it should be"
   ;;
 subdir)
