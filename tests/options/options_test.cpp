@@ -202,6 +202,7 @@ TEST(Options, EmptyIsUnset) {
 TEST(Options, ShowStats) {
   Result on = probe({"HUGEMEM_SHOW_STATS=true"});
   EXPECT_NE(on.err.find("hugemem: allocated "), std::string::npos) << on.err;
+  EXPECT_NE(on.err.find("hugemem: reserved "), std::string::npos) << on.err;
   Result bad = probe({"HUGEMEM_SHOW_STATS=banana"});
   EXPECT_EQ(bad.err.find("hugemem: allocated "), std::string::npos) << "a bad value must not turn it on";
   expect_one_warning(bad, "HUGEMEM_SHOW_STATS", "banana", "0");

@@ -19,8 +19,8 @@ int main(void) {
     return 1;
   }
   hm_get_stats(&s);
-  if (s.allocated < 1000 || s.mapped < s.allocated) {
-    fprintf(stderr, "stats: allocated %zu mapped %zu\n", s.allocated, s.mapped);
+  if (s.allocated < 1000 || s.committed < s.allocated || s.reserved < s.committed) {
+    fprintf(stderr, "stats: allocated %zu committed %zu reserved %zu\n", s.allocated, s.committed, s.reserved);
     return 1;
   }
   hm_free(p);
