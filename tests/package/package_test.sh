@@ -32,7 +32,9 @@ install)
            include/hugemem/pktpool/pktpool.h include/hugemem/vfio/e1000.h \
            $libdir/cmake/hugemem/hugememConfig.cmake $libdir/cmake/hugemem/hugememConfigVersion.cmake \
            $libdir/pkgconfig/hugemem.pc $libdir/pkgconfig/hugemem-static.pc $libdir/pkgconfig/hugemem-pktpool.pc \
-           $libdir/pkgconfig/hugemem-vfio.pc bin/hugemem-loopback share/doc/hugemem/README.md; do
+           $libdir/pkgconfig/hugemem-vfio.pc bin/hugemem-loopback share/doc/hugemem/README.md \
+           share/doc/hugemem/options.md share/doc/hugemem/architecture.md share/doc/hugemem/using.md \
+           share/doc/hugemem/vm-iommu.md; do
     [ -e "$prefix/$f" ] || fail "not installed: $f"
   done
   soname=$(objdump -p "$prefix/$libdir/libhugemem.so" | awk '/SONAME/ {print $2}')
