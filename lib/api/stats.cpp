@@ -51,19 +51,22 @@ __attribute__((no_sanitize("thread"))) Totals totals() {
 
 std::size_t clamp(std::int64_t v) { return v < 0 ? 0 : static_cast<std::size_t>(v); }
 
-// Pages of [addr, addr + len) in RAM. A range that is no longer (or only partly) mapped, because
-// another thread gave it back meanwhile or a direct mapping ends inside it, counts what is still
-// mapped: mincore fails with ENOMEM for the whole call, so the range is asked again in smaller
-// pieces.
-std::size_t resident_pages(std::uintptr_t addr, std::size_t len, std::size_t piece) {
+// Pages of [addr, addr + len) in RAM, where the range is one 1 GiB registry slot: an arena fills
+// it, a direct mapping fills it or ends inside it. mincore fails (ENOMEM) for a call that
+// touches anything unmapped, so a failed piece is asked again in smaller pieces down to a
+// page; the first unmapped page is where the mapping ends (or where an arena that another
+// thread unmapped meanwhile used to be), and *ended stops the scan there.
+std::size_t resident_pages(std::uintptr_t addr, std::size_t len, std::size_t piece, bool* ended) {
   unsigned char vec[4096];
   std::size_t pages = 0;
-  for (std::size_t off = 0; off < len; off += piece) {
+  for (std::size_t off = 0; off < len && !*ended; off += piece) {
     std::size_t n = len - off < piece ? len - off : piece;
     if (::mincore(reinterpret_cast<void*>(addr + off), n, vec) == 0) {
       for (std::size_t i = 0; i < n / os::kPageSize; ++i) pages += vec[i] & 1;
     } else if (piece > os::kPageSize) {
-      pages += resident_pages(addr + off, n, piece == (std::size_t{16} << 20) ? os::k2M : os::kPageSize);
+      pages += resident_pages(addr + off, n, piece > os::k2M ? os::k2M : os::kPageSize, ended);
+    } else {
+      *ended = true;
     }
   }
   return pages;
@@ -87,7 +90,8 @@ Mappings walk_mappings(bool resident) {
     if (!e) continue;
     if (first_of_direct) ++m.direct_count;
     if (resident) {
-      std::size_t pages = resident_pages(slot << page::kArenaShift, page::kArenaSize, std::size_t{16} << 20);
+      bool ended = false;
+      std::size_t pages = resident_pages(slot << page::kArenaShift, page::kArenaSize, std::size_t{16} << 20, &ended);
       m.resident += pages * os::kPageSize;
     }
   }

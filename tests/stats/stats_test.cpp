@@ -64,6 +64,27 @@ TEST(Stats, AllocatingNBytesMovesCommittedAndResidentByN) {
   EXPECT_LE(freed.resident, before.resident + kSlack) << "trimmed memory is no longer resident";
 }
 
+// A block above the arenas' largest gets a mapping of its own, which ends inside its last
+// 1 GiB registry slot: resident counts what is mapped and touched, up to where it ends.
+TEST(Stats, DirectMappingsCountInAllThreeMeasures) {
+  constexpr std::size_t kBig = 200 * kMiB;
+  hm_trim(0);
+  hm_stats before = stats();
+  auto* p = static_cast<unsigned char*>(hm_malloc(kBig));
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 0x33, kBig);
+  hm_stats after = stats();
+  EXPECT_GE(delta(after.reserved, before.reserved), static_cast<std::ptrdiff_t>(kBig));
+  EXPECT_GE(delta(after.committed, before.committed), static_cast<std::ptrdiff_t>(kBig));
+  EXPECT_LE(delta(after.committed, before.committed), static_cast<std::ptrdiff_t>(kBig + kSlack));
+  EXPECT_GE(delta(after.resident, before.resident), static_cast<std::ptrdiff_t>(kBig - kSlack));
+  EXPECT_LE(delta(after.resident, before.resident), static_cast<std::ptrdiff_t>(kBig + kSlack));
+  hm_free(p);
+  hm_stats freed = stats();
+  EXPECT_LE(freed.reserved + kBig, after.reserved) << "the mapping is gone";
+  EXPECT_LE(freed.resident, before.resident + kSlack);
+}
+
 TEST(Stats, PrinterHandsEachLineToTheCallback) {
   void* keep = hm_malloc(1000);
   std::vector<std::string> lines;
