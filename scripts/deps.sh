@@ -3,7 +3,7 @@
 # nothing when everything is already there.
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config git
-      libnuma-dev libhwloc-dev libgtest-dev libbenchmark-dev linux-libc-dev
+      libgtest-dev libbenchmark-dev linux-libc-dev
       libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev libdpdk-dev
       qemu-system-x86 busybox-static cpio
       python3 python3-matplotlib sqlite3 xz-utils valgrind time linux-perf clang libclang-rt-14-dev)

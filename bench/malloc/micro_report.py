@@ -1,7 +1,7 @@
 """micro.md and micro.json from the figures micro_measure.py collected."""
 import json
 
-# Issue 4's targets for hugemem's malloc+free fast path.
+# The performance targets for hugemem's malloc+free fast path.
 TARGET_INSTRUCTIONS = 35
 TARGET_NS = 4.0
 # The pair the instruction counts measure (pair_count.cpp) and the targets are judged on.
@@ -131,7 +131,7 @@ def markdown(variants, med, counts, ctx):
     else:
         L.append("Not measured in this run: " + ctx["notes"].get(NOHARDENED, ""))
     t = _targets(med, counts)
-    L += ["", "### Issue 4 fast-path target (hugemem, malloc(32) + free)", "",
+    L += ["", "### Fast-path target (hugemem, malloc(32) + free)", "",
           f"- ≤ {TARGET_INSTRUCTIONS} instructions per pair: {_verdict(t['instructions_per_pair'], 'instructions')}",
           f"- ≤ {TARGET_NS:g} ns per pair: {_verdict(t['ns_per_pair'], 'ns')}", ""]
     missing = [text for key, text in ctx["notes"].items() if key != NOHARDENED]

@@ -189,7 +189,7 @@ def report(raw, summary, tgts, micro_md, analysis_md, charts):
         "",
         geomean_table(summary, allocs),
         "",
-        "## Targets (issue 4)",
+        "## Targets",
         "",
         targets_table(tgts),
         "",

@@ -1,5 +1,5 @@
 """Figures from raw runs: medians per workload and allocator, ratios to a baseline allocator,
-geometric means, and the issue's targets marked met or missed."""
+geometric means, and the performance targets marked met or missed."""
 import math
 import statistics
 
@@ -110,7 +110,7 @@ def _mark(value, limit, higher_is_better=False):
 
 
 def targets(summary, micro=None, tlb_2m=None):
-    """The issue's targets: [{name, figure (text), met: True/False/None (not measured), note}]."""
+    """The performance targets: [{name, figure (text), met: True/False/None (not measured), note}]."""
     out = []
     for base, limit in (("mimalloc", 0.90), ("glibc", 0.75)):
         gm = geomeans(summary, base, "cost").get("hugemem")

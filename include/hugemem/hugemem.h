@@ -17,6 +17,8 @@
 
 #include <stddef.h>
 
+#include "hugemem/version.h"
+
 #ifdef __cplusplus
 #define HM_NOTHROW noexcept
 extern "C" {
@@ -44,18 +46,40 @@ size_t hm_usable_size(const void* p) HM_NOTHROW;
 /* Returns free memory to the OS now; 1 if anything was released. */
 int hm_trim(size_t pad) HM_NOTHROW;
 
+/* Statistics. Three measures of memory are kept apart:
+ *  - reserved:  address space hugemem has mapped (arenas are 1 GiB reservations, mostly never
+ *               touched); it costs no RAM and is not "memory in use";
+ *  - committed: the part of it hugemem has handed out or still holds after a free (pages in
+ *               blocks, free pages not yet given back, large mappings): what may be in RAM;
+ *  - resident:  the part that is in RAM now, as the kernel reports it (mincore over hugemem's
+ *               mappings, metadata included); the cost of this figure is one pass over them.
+ * allocated <= active <= committed <= reserved, and resident <= reserved.
+ * Reading the statistics never slows an allocation: the counters are per thread and the reader
+ * sums them. */
 struct hm_stats {
   size_t allocated;      /* bytes in live blocks handed out (usable sizes) */
   size_t active;         /* bytes in slabs and large blocks holding live objects */
-  size_t mapped;         /* bytes of arenas and large mappings */
-  size_t resident_free;  /* free bytes in arenas not yet given back */
+  size_t mapped;         /* = reserved (kept for older readers) */
+  size_t resident_free;  /* free bytes in arenas not yet given back (part of committed) */
   size_t released;       /* bytes given back to the OS since start */
   size_t arenas;         /* arenas mapped now */
   size_t bytes_by_backing[4]; /* arena bytes per backing: 1 GiB, 2 MiB, THP, 4 KiB */
+  size_t reserved;       /* address space of arenas and large mappings */
+  size_t committed;      /* active + resident_free: what hugemem uses or keeps */
+  size_t resident;       /* bytes of hugemem's mappings in RAM now */
 };
 void hm_get_stats(struct hm_stats* out) HM_NOTHROW;
 /* Prints statistics to stderr (malloc_stats). */
 void hm_print_stats(void) HM_NOTHROW;
+/* Hands the statistics to `out`, one line at a time (each ending in a newline), with `arg`:
+ * for programs that route them to their own log. out == NULL prints to stderr. */
+typedef void (*hm_output_fn)(const char* line, void* arg);
+void hm_stats_print(hm_output_fn out, void* arg) HM_NOTHROW;
+
+/* The version of the library that is loaded: HUGEMEM_VERSION and HUGEMEM_VERSION_STRING as it
+ * was built (compare with the macros of hugemem/version.h this program was compiled with). */
+int hm_version(void) HM_NOTHROW;
+const char* hm_version_string(void) HM_NOTHROW;
 
 /* Reports whether p is a live block owned by hugemem (for embedding tests and debuggers). */
 int hm_owns(const void* p) HM_NOTHROW;

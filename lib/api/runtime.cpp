@@ -26,6 +26,7 @@ bool g_key_ok = false;
 // Where HUGEMEM_SHOW_STATS writes at exit: a duplicate of stderr taken at init, so the report
 // survives a program that closes (or reuses) fd 2 before it exits.
 int g_stats_fd = -1;
+bool g_show_stats = false;  // HUGEMEM_SHOW_STATS, read once at init
 
 // Runs when a thread exits (and again, up to PTHREAD_DESTRUCTOR_ITERATIONS times, if a later
 // destructor allocated and so made a new heap).
@@ -72,7 +73,9 @@ void init() {
   page::configure_from_env();
   slab::g_link_key = os::random_u64();
   slab::g_checked = os::env_flag("HUGEMEM_CHECK", false);
-  if (os::env_flag("HUGEMEM_SHOW_STATS", false)) g_stats_fd = os::dup_cloexec(2, 3);
+  g_show_stats = os::env_flag("HUGEMEM_SHOW_STATS", false);
+  if (g_show_stats) g_stats_fd = os::dup_cloexec(2, 3);
+  if (os::env_flag("HUGEMEM_VERBOSE", false)) print_settings(2, g_show_stats);
   g_key_ok = pthread_key_create(&g_key, thread_exit) == 0;  // a slot in a static table
   g_init.finish();
   register_fork_handlers();
@@ -86,7 +89,7 @@ __attribute__((constructor(101))) void at_load() {
 
 // HUGEMEM_SHOW_STATS=1 prints the statistics when the program exits.
 __attribute__((destructor)) void show_stats_at_exit() {
-  if (os::env_flag("HUGEMEM_SHOW_STATS", false)) print_stats(g_stats_fd >= 0 ? g_stats_fd : 2);
+  if (g_show_stats) print_stats(g_stats_fd >= 0 ? g_stats_fd : 2);
 }
 
 }  // namespace

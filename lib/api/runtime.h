@@ -23,6 +23,9 @@ slab::ThreadHeap* heap_slow();
 
 // Writes the statistics (malloc_stats' text) to fd.
 void print_stats(int fd);
+// HUGEMEM_VERBOSE: writes the settings in effect and the page backing the machine allows to fd
+// (at init: must not allocate).
+void print_settings(int fd, bool show_stats);
 
 inline slab::ThreadHeap* heap() {
   slab::ThreadHeap* h = t_own_heap;

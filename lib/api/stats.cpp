@@ -1,9 +1,19 @@
-// Statistics: hm_get_stats / hm_print_stats (malloc_stats) / mallinfo2, summed from the thread
-// heaps' counters (each written only by its thread) and the page layer's.
+// Statistics: hm_get_stats / hm_print_stats (malloc_stats) / hm_stats_print / mallinfo2 /
+// malloc_info, summed from the thread heaps' counters (each written only by its thread) and the
+// page layer's. Nothing here is on an allocation path, and no allocation path pays for it.
+//
+// Three measures of memory, kept apart everywhere they are reported:
+//  - reserved:  the address space of arenas and direct mappings (an arena reserves 1 GiB and
+//               touches what it hands out);
+//  - committed: what hugemem has handed out or keeps after a free: pages in blocks (active) plus
+//               free pages not yet given back (resident_free);
+//  - resident:  what of hugemem's mappings is in RAM now, asked of the kernel with mincore().
 #include <malloc.h>
+#include <sys/mman.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <unistd.h>
 
 #include "api/export.h"
 #include "api/runtime.h"
@@ -11,6 +21,7 @@
 #include "os/env.h"
 #include "page/desc.h"
 #include "page/heap.h"
+#include "page/registry.h"
 #include "slab/thread_heap.h"
 
 
@@ -42,6 +53,53 @@ __attribute__((no_sanitize("thread"))) Totals totals() {
 
 std::size_t clamp(std::int64_t v) { return v < 0 ? 0 : static_cast<std::size_t>(v); }
 
+// Pages of [addr, addr + len) in RAM, where the range is one 1 GiB registry slot: an arena fills
+// it, a direct mapping fills it or ends inside it. mincore fails (ENOMEM) for a call that
+// touches anything unmapped, so a failed piece is asked again in smaller pieces down to a
+// page; the first unmapped page is where the mapping ends (or where an arena that another
+// thread unmapped meanwhile used to be), and *ended stops the scan there.
+std::size_t resident_pages(std::uintptr_t addr, std::size_t len, std::size_t piece, bool* ended) {
+  unsigned char vec[4096];
+  std::size_t pages = 0;
+  for (std::size_t off = 0; off < len && !*ended; off += piece) {
+    std::size_t n = len - off < piece ? len - off : piece;
+    if (::mincore(reinterpret_cast<void*>(addr + off), n, vec) == 0) {
+      for (std::size_t i = 0; i < n / os::kPageSize; ++i) pages += vec[i] & 1;
+    } else if (piece > os::kPageSize) {
+      pages += resident_pages(addr + off, n, piece > os::k2M ? os::k2M : os::kPageSize, ended);
+    } else {
+      *ended = true;
+    }
+  }
+  return pages;
+}
+
+struct Mappings {
+  std::size_t resident = 0;  // bytes
+  std::size_t direct_count = 0;
+};
+
+// One pass over the registry (one word per GiB of address space): every arena, and every direct
+// mapping (its slots hold the same word; the first is where it starts). No lock: arenas and
+// direct mappings that come and go meanwhile are counted or not, and never dereferenced.
+Mappings walk_mappings(bool resident) {
+  Mappings m;
+  std::uintptr_t prev = 0;
+  for (std::size_t slot = 0; slot < (std::size_t{1} << page::kRegistryBits); ++slot) {
+    std::uintptr_t e = page::g_registry[slot].load(std::memory_order_acquire);
+    bool first_of_direct = (e & 1) && e != prev;
+    prev = e;
+    if (!e) continue;
+    if (first_of_direct) ++m.direct_count;
+    if (resident) {
+      bool ended = false;
+      std::size_t pages = resident_pages(slot << page::kArenaShift, page::kArenaSize, std::size_t{16} << 20, &ended);
+      m.resident += pages * os::kPageSize;
+    }
+  }
+  return m;
+}
+
 }  // namespace
 }  // namespace hm::api
 
@@ -55,23 +113,41 @@ HM_EXPORT void hm_get_stats(struct hm_stats* out) noexcept {
   out->active = ps.arenas * kUsable - ps.free_bytes + ps.direct;
   out->mapped = ps.mapped;
   out->resident_free = ps.dirty_free;
+  out->reserved = ps.mapped;
+  out->committed = out->active + ps.dirty_free;
+  out->resident = api::walk_mappings(true).resident;
   out->released = ps.released;
   out->arenas = ps.arenas;
   for (int b = 0; b < os::kBackingKinds; ++b) out->bytes_by_backing[b] = ps.by_backing[b];
 }
 
-void api::print_stats(int fd) {
+namespace hm::api {
+namespace {
+
+// Hands a finished line (newline added) to the output.
+void emit(os::Message& m, hm_output_fn out, void* arg) {
+  m << '\n';
+  out(m.c_str(), arg);
+}
+
+void print_lines(hm_output_fn out, void* arg) {
   int saved = errno;
   hm_stats s;
   hm_get_stats(&s);
-  api::Totals t = api::totals();
+  Totals t = totals();
   page::PageStats ps = page::page_stats();
   {
     os::Message m;
     m << "hugemem: allocated " << s.allocated << " B, active " << s.active << " B, mapped " << s.mapped
       << " B in " << s.arenas << " arenas (+" << ps.direct << " B direct), free not yet released "
       << s.resident_free << " B, released " << s.released << " B";
-    m.write_to(fd);
+    emit(m, out, arg);
+  }
+  {
+    os::Message m;
+    m << "hugemem: reserved " << s.reserved << " B (address space), committed " << s.committed
+      << " B (in blocks or kept after free), resident " << s.resident << " B (in RAM now)";
+    emit(m, out, arg);
   }
   {
     os::Message m;
@@ -83,30 +159,65 @@ void api::print_stats(int fd) {
     for (int o = 0; o <= page::kMaxOrder; ++o) {
       if (ps.free_blocks[o]) m << ' ' << o << ':' << ps.free_blocks[o];
     }
-    m.write_to(fd);
+    emit(m, out, arg);
   }
   os::Message m;
   m << "hugemem: live objects per class (size:count):";
   for (int c = 0; c < slab::kClasses; ++c) {
     if (t.live_objects[c]) m << ' ' << slab::class_size(c) << ':' << t.live_objects[c];
   }
-  m.write_to(fd);
+  emit(m, out, arg);
   errno = saved;
+}
+
+// The output of print_stats(fd): each line with one write(2), as before.
+void write_line(const char* line, void* arg) {
+  int fd = *static_cast<int*>(arg);
+  std::size_t n = 0;
+  while (line[n]) ++n;
+  std::size_t off = 0;
+  while (off < n) {
+    long w = ::write(fd, line + off, n - off);
+    if (w <= 0) break;
+    off += static_cast<std::size_t>(w);
+  }
+}
+
+}  // namespace
+}  // namespace hm::api
+
+void api::print_stats(int fd) { api::print_lines(api::write_line, &fd); }
+
+HM_EXPORT void hm_stats_print(hm_output_fn out, void* arg) noexcept {
+  if (!out) {
+    api::print_stats(2);
+    return;
+  }
+  api::print_lines(out, arg);
 }
 
 HM_EXPORT void hm_print_stats(void) noexcept { api::print_stats(2); }
 
 #ifdef HUGEMEM_OVERRIDE
+// glibc's fields, as far as they map (reserved address space is in none of them):
+//   arena     committed bytes in arenas (glibc: bytes obtained from the system by sbrk)
+//   ordblks   free blocks on the buddy free lists
+//   hblks     direct mappings (glibc: mmapped chunks), hblkhd their bytes
+//   uordblks  bytes in live blocks; fordblks the rest of what is committed, so that
+//             arena + hblkhd = uordblks + fordblks = committed
+//   keepcost  free bytes not yet given back (what malloc_trim would release)
+//   smblks, fsmblks, usmblks: 0 (no fastbins; usmblks is always 0 in glibc too)
 HM_EXPORT struct mallinfo2 mallinfo2(void) noexcept {
   hm_stats s;
   hm_get_stats(&s);
   page::PageStats ps = page::page_stats();
+  std::size_t committed = s.active + ps.dirty_free;
   struct mallinfo2 mi = {};
-  mi.arena = ps.mapped - ps.direct;
-  mi.hblks = ps.direct ? 1 : 0;
-  mi.hblkhd = ps.direct;
-  mi.uordblks = s.allocated;
-  mi.fordblks = ps.free_bytes;
+  mi.hblks = api::walk_mappings(false).direct_count;
+  mi.hblkhd = ps.direct < committed ? ps.direct : committed;
+  mi.arena = committed - mi.hblkhd;
+  mi.uordblks = s.allocated < committed ? s.allocated : committed;
+  mi.fordblks = committed - mi.uordblks;
   mi.keepcost = ps.dirty_free;
   for (std::size_t n : ps.free_blocks) mi.ordblks += n;
   return mi;
@@ -132,7 +243,8 @@ HM_EXPORT void malloc_stats(void) noexcept { hm_print_stats(); }
 HM_EXPORT int mallopt(int, int) noexcept { return 1; }
 
 // glibc's XML report in glibc's shape, with hugemem's figures: the free blocks per buddy order
-// as the size buckets, arena and direct bytes as the system totals.
+// as the size buckets; "system" is what is committed, "aspace total" what is reserved; then one
+// element of hugemem's own with the three measures apart.
 HM_EXPORT int malloc_info(int options, FILE* fp) noexcept {
   if (options != 0) {
     errno = EINVAL;
@@ -141,6 +253,7 @@ HM_EXPORT int malloc_info(int options, FILE* fp) noexcept {
   hm_stats s;
   hm_get_stats(&s);
   page::PageStats ps = page::page_stats();
+  std::size_t direct = api::walk_mappings(false).direct_count;
   std::fprintf(fp, "<malloc version=\"1\">\n<heap nr=\"0\">\n<sizes>\n");
   std::size_t blocks = 0;
   for (int o = 0; o <= page::kMaxOrder; ++o) {
@@ -157,9 +270,12 @@ HM_EXPORT int malloc_info(int options, FILE* fp) noexcept {
                "<aspace type=\"total\" size=\"%zu\"/>\n<aspace type=\"mprotect\" size=\"%zu\"/>\n</heap>\n"
                "<total type=\"mmap\" count=\"%d\" size=\"%zu\"/>\n"
                "<system type=\"current\" size=\"%zu\"/>\n<system type=\"max\" size=\"%zu\"/>\n"
-               "<aspace type=\"total\" size=\"%zu\"/>\n<aspace type=\"mprotect\" size=\"%zu\"/>\n</malloc>\n",
-               blocks, ps.free_bytes, s.mapped, s.mapped, s.mapped, s.mapped, ps.direct ? 1 : 0, ps.direct, s.mapped,
-               s.mapped, s.mapped, s.mapped);
+               "<aspace type=\"total\" size=\"%zu\"/>\n<aspace type=\"mprotect\" size=\"%zu\"/>\n",
+               blocks, ps.free_bytes, s.committed, s.committed, s.reserved, s.committed, static_cast<int>(direct),
+               ps.direct, s.committed, s.committed, s.reserved, s.committed);
+  // hugemem's own figures, which glibc's shape has no place for.
+  std::fprintf(fp, "<hugemem allocated=\"%zu\" reserved=\"%zu\" committed=\"%zu\" resident=\"%zu\"/>\n</malloc>\n",
+               s.allocated, s.reserved, s.committed, s.resident);
   return 0;
 }
 

@@ -27,16 +27,13 @@ void configure_from_env() {
   // hugetlb pages only when asked for: a private hugetlb mapping can SIGBUS a forked child on its
   // first copy-on-write if the pool is empty, and the pool is often meant for someone else (a
   // packet pool, DPDK). HUGEMEM_PAGES=1g or 2m opts in; the arena falls back if none are free.
-  if (const char* p = os::env("HUGEMEM_PAGES")) {
-    if (p[0] == '1') c.best = os::Backing::Huge1G;
-    else if (p[0] == '2') c.best = os::Backing::Huge2M;
-    else if (p[0] == 't') c.best = os::Backing::THP;
-    else if (p[0] == '4') c.best = os::Backing::Small;
-  }
+  // The words in os::Backing order; the option table (lib/os/env.cpp) documents them.
+  static const char* const kPages[] = {"1g", "2m", "thp", "4k"};
+  c.best = static_cast<os::Backing>(os::env_choice("HUGEMEM_PAGES", kPages, 4, static_cast<int>(c.best)));
   c.high = os::env_size("HUGEMEM_RELEASE_HIGH", c.high);
   c.low = os::env_size("HUGEMEM_RELEASE_LOW", c.high < c.low ? c.high : c.low);
-  c.delay_ms = os::env_size("HUGEMEM_RELEASE_DELAY_MS", c.delay_ms);
-  c.arena_limit = os::env_size("HUGEMEM_ARENA_LIMIT", c.arena_limit);
+  c.delay_ms = os::env_count("HUGEMEM_RELEASE_DELAY_MS", c.delay_ms);
+  c.arena_limit = os::env_count("HUGEMEM_ARENA_LIMIT", c.arena_limit);
   c.segregate = os::env_flag("HUGEMEM_SEGREGATE", c.segregate);
   g_config = c;
 }

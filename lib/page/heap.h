@@ -40,7 +40,9 @@ struct Config {
   bool segregate = true;
 };
 // Read from the environment once (HUGEMEM_PAGES=1g|2m|thp|4k, HUGEMEM_RELEASE_HIGH,
-// HUGEMEM_RELEASE_LOW, HUGEMEM_RELEASE_DELAY_MS, HUGEMEM_ARENA_LIMIT, HUGEMEM_SEGREGATE). Default backing: THP (4 KiB if THP is off).
+// HUGEMEM_RELEASE_LOW, HUGEMEM_RELEASE_DELAY_MS, HUGEMEM_ARENA_LIMIT, HUGEMEM_SEGREGATE; see
+// docs/options.md). Default backing: THP (4 KiB if THP is off). A value that does not parse is
+// reported on stderr and the default kept.
 Config& config();
 void configure_from_env();
 
