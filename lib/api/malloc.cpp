@@ -39,6 +39,22 @@ ThreadHeap* heap_for_free() {
   return h ? h : &slab::g_orphan;
 }
 
+// Runs alloc(h) on the heap the calling thread allocates from: its own (made on first use), or,
+// once its heap was released at its exit, the shared exit heap under its lock.
+template <class Alloc>
+void* on_alloc_heap(Alloc alloc) {
+  if (ThreadHeap* h = t_own_heap) return alloc(h);
+  if (t_exited) {
+    ThreadHeap* h = slab::lock_exit_heap();
+    if (!h) return nullptr;
+    void* p = alloc(h);
+    slab::unlock_exit_heap();
+    return p;
+  }
+  ThreadHeap* h = heap_slow();
+  return h ? alloc(h) : nullptr;
+}
+
 void* alloc_large(ThreadHeap* h, std::size_t n, std::size_t align, bool* zeroed) {
   if (n > kMaxRequest) {
     errno = ENOMEM;
@@ -73,10 +89,10 @@ void* alloc_small(ThreadHeap* h, int c) {
 }
 
 __attribute__((noinline)) void* malloc_slow(std::size_t n) noexcept {
-  ThreadHeap* h = heap();
-  if (!h) return nullptr;
-  if (n <= kSmallMax) return alloc_small(h, slab::class_of(n));
-  return alloc_large(h, n, 1, nullptr);
+  return on_alloc_heap([n](ThreadHeap* h) {
+    if (n <= kSmallMax) return alloc_small(h, slab::class_of(n));
+    return alloc_large(h, n, 1, nullptr);
+  });
 }
 
 void free_large(const Block& b, void* p) {
@@ -108,17 +124,17 @@ bool is_pow2(std::size_t a) { return a && (a & (a - 1)) == 0; }
 
 void* aligned_impl(std::size_t align, std::size_t n) {
   if (align <= 16) return hm_malloc(n);
-  if (n > kMaxRequest) {
+  if (n > kMaxRequest || align > kMaxRequest) {
     errno = ENOMEM;
     return nullptr;
   }
-  ThreadHeap* h = heap();
-  if (!h) return nullptr;
-  if (align <= os::kPageSize) {
-    int c = slab::aligned_class(n, align);
-    if (c >= 0) return alloc_small(h, c);
-  }
-  return alloc_large(h, n ? n : 1, align, nullptr);
+  return on_alloc_heap([align, n](ThreadHeap* h) {
+    if (align <= os::kPageSize) {
+      int c = slab::aligned_class(n, align);
+      if (c >= 0) return alloc_small(h, c);
+    }
+    return alloc_large(h, n ? n : 1, align, nullptr);
+  });
 }
 
 // The class (or page count) a block of n bytes at `align` was given, to check sized frees.
@@ -171,10 +187,8 @@ HM_EXPORT void* hm_calloc(std::size_t count, std::size_t size) noexcept {
     if (p) std::memset(p, 0, n);
     return p;
   }
-  slab::ThreadHeap* h = api::heap();
-  if (!h) return nullptr;
   bool zeroed = false;
-  void* p = api::alloc_large(h, n, 1, &zeroed);
+  void* p = api::on_alloc_heap([n, &zeroed](slab::ThreadHeap* h) { return api::alloc_large(h, n, 1, &zeroed); });
   if (p && !zeroed) std::memset(p, 0, n);
   return p;
 }
@@ -241,7 +255,7 @@ HM_EXPORT void hm_free_aligned_sized(void* p, std::size_t align, std::size_t siz
 HM_EXPORT void* hm_memalign(std::size_t align, std::size_t n) noexcept {
   if (!api::is_pow2(align)) {  // glibc rounds a non-power-of-two alignment up (0 means none)
     if (align == 0) return hm_malloc(n);
-    if (align > (std::size_t{1} << 62)) {
+    if (align > (std::size_t{1} << 63)) {  // glibc: no power of two to round up to
       errno = EINVAL;
       return nullptr;
     }

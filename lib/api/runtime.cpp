@@ -41,6 +41,7 @@ void thread_exit(void* arg) {
 // fork(): every lock is taken before and released (parent) or reset (child) after, so the child
 // never inherits a lock held by a thread that does not exist in it. Order: heaps, nodes, pages.
 void before_fork() {
+  slab::lock_exit_for_fork();
   slab::lock_heaps();
   slab::lock_nodes();
   page::lock_all();
@@ -49,11 +50,13 @@ void after_fork_parent() {
   page::unlock_all();
   slab::unlock_nodes();
   slab::unlock_heaps();
+  slab::unlock_exit_for_fork();
 }
 void after_fork_child() {
   page::reset_all();
   slab::reset_nodes();
   slab::reset_heaps_after_fork(t_own_heap);
+  slab::reset_exit_after_fork();
 }
 
 // The fork handlers must be in place before a fork can copy a lock held by another thread. They

@@ -27,9 +27,5 @@ void print_stats(int fd);
 // (at init: must not allocate).
 void print_settings(int fd, bool show_stats);
 
-inline slab::ThreadHeap* heap() {
-  slab::ThreadHeap* h = t_own_heap;
-  return __builtin_expect(h != nullptr, 1) ? h : heap_slow();
-}
 
 }  // namespace hm::api

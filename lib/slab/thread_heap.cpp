@@ -13,6 +13,9 @@ namespace {
 page::SpinLock g_heaps_lock;
 ThreadHeap* g_all = nullptr;
 ThreadHeap* g_free = nullptr;
+// Lock order: exit heap -> heap registry -> node -> page heap.
+page::SpinLock g_exit_lock;
+ThreadHeap* g_exit_heap = nullptr;
 
 // Slabs taken off the pending list per round under the node's lock.
 constexpr std::size_t kPendingBatch = 32;
@@ -112,13 +115,6 @@ void ThreadHeap::drain_pending() {
   }
 }
 
-bool ThreadHeap::owns_nothing() const {
-  for (int c = 0; c < kClasses; ++c) {
-    if (active[c] != &g_empty_slab || partial[c].head || full[c].head) return false;
-  }
-  return true;
-}
-
 void ThreadHeap::abandon_all() {
   NodeSlabs::of(node).abandon(this);
   large_cache.flush();
@@ -152,9 +148,8 @@ ThreadHeap* acquire_heap(int node) {
     h->all_next = g_all;
     g_all = h;
   }
-  // A heap released at thread exit owns no slab (abandon gave them all away), so its node may
-  // change; one a fork child inherited from a vanished thread keeps its slabs, and its node.
-  if (h->owns_nothing()) h->node = node;
+  // A released heap owns no slab (abandon gave them all away), so its node may change.
+  h->node = node;
   h->free_next = nullptr;
   for (std::uint8_t& m : h->made) m = 0;
   return h;
@@ -171,15 +166,24 @@ ThreadHeap* all_heaps() { return g_all; }
 void lock_heaps() { g_heaps_lock.lock(); }
 void unlock_heaps() { g_heaps_lock.unlock(); }
 
-void reset_heaps_after_fork(ThreadHeap* keep) {
+void reset_heaps_after_fork(ThreadHeap*) {
+  // The list of released heaps was consistent at the fork (its lock was held). The heaps of
+  // the threads that do not exist here are not: a thread may have been anywhere in an unlocked
+  // malloc or free. They are never reused; their slabs stay with them (frees into those slabs
+  // are remote pushes nobody collects in this process).
   g_heaps_lock.reset();
-  g_free = nullptr;
-  for (ThreadHeap* h = g_all; h; h = h->all_next) {
-    if (h == keep) continue;
-    h->free_next = g_free;
-    g_free = h;
-  }
 }
+
+ThreadHeap* lock_exit_heap() {
+  g_exit_lock.lock();
+  if (!g_exit_heap) g_exit_heap = acquire_heap(0);
+  if (!g_exit_heap) g_exit_lock.unlock();
+  return g_exit_heap;
+}
+void unlock_exit_heap() { g_exit_lock.unlock(); }
+void lock_exit_for_fork() { g_exit_lock.lock(); }
+void unlock_exit_for_fork() { g_exit_lock.unlock(); }
+void reset_exit_after_fork() { g_exit_lock.reset(); }
 
 void flush_large_caches() {
   page::LockGuard g(g_heaps_lock);

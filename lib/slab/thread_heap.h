@@ -83,7 +83,6 @@ struct ThreadHeap {
   // Thread exit: every slab goes to the node (detached, partial, or empty to the buddy), and
   // every kept large block to its page heap.
   void abandon_all();
-  bool owns_nothing() const;
 
  private:
   bool retire_full(Slab* s);
@@ -108,9 +107,20 @@ void release_heap(ThreadHeap* h);
 ThreadHeap* all_heaps();  // linked through all_next
 void lock_heaps();
 void unlock_heaps();
-// fork child: every heap but `keep` belonged to a thread that no longer exists; they become
-// reusable with their slabs, so the next threads take them over instead of leaking them.
+// fork child: the heaps of threads that no longer exist are left alone (possibly half-way
+// through an operation); only heaps released before the fork are reused. `keep` is the forking
+// thread's heap, which goes on.
 void reset_heaps_after_fork(ThreadHeap* keep);
+// The heap a thread allocates from after its own was released at its exit (a key destructor
+// that runs after hugemem's, in the last round): one heap shared under a lock, so no heap is
+// taken that nothing would release. nullptr (unlocked) when it cannot be made.
+ThreadHeap* lock_exit_heap();
+void unlock_exit_heap();
+// fork: the exit heap's lock is taken first (prepare) and released or reset after.
+void lock_exit_for_fork();
+void unlock_exit_for_fork();
+void reset_exit_after_fork();
+
 // Every thread's kept large blocks back to the page layer (malloc_trim).
 void flush_large_caches();
 

@@ -119,6 +119,10 @@ TEST(SUITE(BadAlignment), MemalignRejectsAlignmentsThatCannotBeRoundedUp) {
   errno = 0;
   EXPECT_EQ(F.memalign(kMax, 16), nullptr);
   EXPECT_EQ(errno, EINVAL);
+  // One that rounds up to 2^63 is valid but cannot be served: ENOMEM, as glibc says.
+  errno = 0;
+  EXPECT_EQ(F.memalign((std::size_t{1} << 62) + 1, 100), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
 }
 
 // posix_memalign returns EINVAL or ENOMEM, never touches errno, never writes *out on failure.

@@ -141,4 +141,60 @@ TEST(Fork, ChildAccountingStartsFromTheParentsAndBalances) {
   for (void* p : held) std::free(p);
 }
 
+// A parent thread may be anywhere in an unlocked malloc or free when another thread forks: its
+// heap in the child can be half-updated. Threads the child starts must never take such heaps
+// over (they hung in a retire loop, or handed out a block twice, when they could): each child
+// here starts threads that allocate and free every size class.
+TEST(Fork, ChildThreadsNeverTakeOverTheHeapsOfVanishedThreads) {
+  constexpr int kChurners = 4, kForks = 60, kSlots = 1024;
+  static std::atomic<void*> slots[kSlots];
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> churn;
+  for (int t = 0; t < kChurners; ++t) {
+    churn.emplace_back([&, t] {
+      std::uint64_t x = 0x9e3779b97f4a7c15ull * (t + 1);
+      while (!stop.load(std::memory_order_relaxed)) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        void* p = std::malloc(16 + x % 32700);
+        if (!p) std::abort();
+        *static_cast<char*>(p) = 1;
+        std::free(slots[x % kSlots].exchange(p));
+      }
+    });
+  }
+  for (int f = 0; f < kForks; ++f) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    Outcome o = fork_with_timeout(
+        [] {
+          std::vector<std::thread> ts;
+          for (int i = 0; i < 4; ++i) {
+            ts.emplace_back([] {
+              std::vector<void*> v;
+              for (int round = 0; round < 2; ++round) {
+                for (std::size_t n = 16; n <= 32 * KiB; n += n / 4 > 16 ? n / 4 : 16) {
+                  for (int k = 0; k < 32; ++k) {
+                    void* p = std::malloc(n);
+                    if (!p) std::abort();
+                    std::memset(p, 3, n < 256 ? n : 256);
+                    v.push_back(p);
+                  }
+                }
+                for (void* p : v) std::free(p);
+                v.clear();
+              }
+            });
+          }
+          for (auto& t : ts) t.join();
+          return 0;
+        },
+        std::chrono::seconds(10));
+    ASSERT_FALSE(o.timed_out) << "fork " << f << ": the child hung";
+    ASSERT_EQ(o.signal, 0) << "fork " << f << ": the child died of signal " << o.signal;
+    ASSERT_EQ(o.exit_code, 0) << "fork " << f;
+  }
+  stop = true;
+  for (auto& t : churn) t.join();
+  for (auto& s : slots) std::free(s.exchange(nullptr));
+}
+
 }  // namespace

@@ -91,4 +91,31 @@ TEST(ThreadExit, FreesAfterTheLastDestructorRoundMakeNoHeap) {
   pthread_key_delete(g_rounds_key);
 }
 
+// A key destructor that allocates and sets its key again runs in every round, the last one
+// included: its allocation then comes after the thread's heap was released for good. It must
+// not take a heap of its own that nothing would release (the block itself is the program's
+// leak, as under any malloc).
+pthread_key_t g_every_round_key;
+void every_round_destructor(void* value) {
+  hm_free(value);
+  pthread_setspecific(g_every_round_key, hm_malloc(200));
+}
+
+TEST(ThreadExit, AllocationsInTheLastDestructorRoundMakeNoHeap) {
+  ASSERT_EQ(pthread_key_create(&g_every_round_key, every_round_destructor), 0);
+  auto run = [](int threads) {
+    for (int i = 0; i < threads; ++i) {
+      std::thread([] { pthread_setspecific(g_every_round_key, hm_malloc(200)); }).join();
+    }
+    hm_trim(0);
+    return hm_now();
+  };
+  hm_stats few = run(50);
+  hm_stats many = run(2000);
+  std::printf("after 50 threads: active %zu KiB; after 2000 more: active %zu KiB (each left one 200-byte block)\n",
+              few.active / KiB, many.active / KiB);
+  EXPECT_LE(many.active, few.active + 2000 * 208 + MiB) << "each thread's last round made a heap of its own";
+  pthread_key_delete(g_every_round_key);
+}
+
 }  // namespace
