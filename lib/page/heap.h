@@ -91,6 +91,7 @@ class PageHeap {
   SpinLock lock_;
   enum Lifetime { kLong, kShort, kLifetimes };
   static Lifetime lifetime_of(PageKind k);
+  static os::Backing backing_for(Lifetime life);
   Arena* arenas_[kLifetimes] = {};
   std::size_t dirty_ = 0;     // sum of the arenas' dirty free pages, in pages
   std::size_t released_ = 0;  // pages

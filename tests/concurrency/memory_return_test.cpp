@@ -152,4 +152,22 @@ TEST(MemoryReturn, AllThreadsTogetherKeepNoMoreLargeBlocksThanTheHighWatermark) 
   EXPECT_LE(now.active - base.active, 16 * MiB + kActiveSlack) << "idle threads' caches hold more than the watermark";
 }
 
+// Large blocks live on 4 KiB pages (unless hugetlb pages are asked for): a block touched at a
+// few pages costs those pages, not a cleared 2 MiB transparent huge page per touch.
+TEST(MemoryReturn, ASparselyTouchedLargeBlockCostsOnlyItsTouchedPages) {
+  settle();
+  std::vector<char*> blocks;
+  std::size_t before = rss_bytes();
+  for (int i = 0; i < 8; ++i) {
+    auto* p = static_cast<char*>(hm_malloc(8 * MiB));
+    ASSERT_NE(p, nullptr);
+    for (std::size_t off = 0; off < 8 * MiB; off += 2 * MiB) p[off] = 1;  // 4 pages of 2048
+    blocks.push_back(p);
+  }
+  std::size_t grew = rss_bytes() - std::min(rss_bytes(), before);
+  for (char* p : blocks) hm_free(p);
+  std::printf("8 blocks of 8 MiB, 4 pages touched in each: resident +%zu KiB\n", grew / KiB);
+  EXPECT_LE(grew, 2 * MiB) << "touching a page of a large block made a whole huge page resident";
+}
+
 }  // namespace
