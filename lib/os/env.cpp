@@ -27,8 +27,9 @@ namespace {
 constexpr Option kOptions[] = {
     {"HUGEMEM_PAGES", OptionKind::Choice, "thp", "1g, 2m, thp or 4k",
      "What backs the arenas: 1 GiB or 2 MiB hugetlb pages from the kernel's pool (falling back to the "
-     "next kind when the pool runs out), transparent huge pages, or plain 4 KiB pages. thp becomes 4k "
-     "when THP is off on the machine"},
+     "next kind when the pool runs out), transparent huge pages, or plain 4 KiB pages. With thp, the "
+     "arenas of large blocks (above 32 KiB) take 4 KiB pages: a sparsely touched block would otherwise "
+     "clear a whole 2 MiB per touched page. thp becomes 4k when THP is off on the machine"},
     {"HUGEMEM_RELEASE_HIGH", OptionKind::Size, "16m", "a size: digits with an optional k, m or g suffix",
      "Freed memory a node's heap keeps before it starts giving memory back to the OS"},
     {"HUGEMEM_RELEASE_LOW", OptionKind::Size, "4m", "a size: digits with an optional k, m or g suffix",
