@@ -52,7 +52,7 @@ inline std::size_t class_size(int c) { return kClassTable.size[c]; }
 // offset) to the full length: a thread holding a few objects of many
 // classes (thousands of threads may) pins a few pages per class, not a full slab each, while a
 // thread that keeps allocating a class reaches full-length slabs after a few.
-inline constexpr std::size_t kSlabHeader = 128;
+inline constexpr std::size_t kSlabHeader = 192;  // three cache lines (slab.h)
 inline constexpr std::size_t kMaxSlabPages = 64;
 // Objects start after the header; power-of-two classes start at a multiple of their size (up to
 // a page) so that they serve aligned requests too.
