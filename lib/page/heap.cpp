@@ -167,7 +167,8 @@ bool PageHeap::resize(void* p, std::size_t new_pages) {
 
 void PageHeap::maybe_release() {
   std::size_t high = pages_of(g_config.high);
-  if (dirty_ <= high || dirty_ < retry_at_) return;
+  if (dirty_ <= high) return;
+  if (dirty_ < retry_at_ && (!g_config.delay_ms || os::monotonic_ms() < retry_until_)) return;
   // The clock starts at the first crossing since the last release and is not reset by dips
   // below high, so a heap hovering around high still releases every delay_ms. Above 2 x high
   // the excess goes at once, but only down to high: the free memory a program is cycling
@@ -184,14 +185,17 @@ void PageHeap::maybe_release() {
   }
   if (target != high) over_since_ = 0;
   // Whole huge pages first (a THP stays intact). If the rest is still above high, the free
-  // memory is fragmented below a huge page: its 4 KiB runs go back too on THP and 4 KiB arenas
-  // (splitting those THPs), so fragmentation never pins more than `high`. hugetlb pages can
+  // memory is fragmented below a huge page: once the heap has stayed above high for the delay,
+  // its 4 KiB runs go back too on THP and 4 KiB arenas (splitting those THPs), so fragmentation
+  // never pins more than `high` for long. Not at once: a program churning through fragmented
+  // memory would pay a system call per run and a fault per page on reuse. hugetlb pages can
   // only go back whole.
   release_to(target, false);
-  if (dirty_ > high) release_to(high, true);
-  // What is left is in hugetlb pages that are partly used: try again only after another
-  // (high - low) has accumulated, not on every free.
+  if (dirty_ > high && target != high) release_to(high, true);
+  // What is left is fragmented, or in hugetlb pages that are partly used: try again only after
+  // another (high - low) has accumulated or the delay has passed, not on every free.
   retry_at_ = dirty_ > high ? dirty_ + pages_of(g_config.high - g_config.low) : 0;
+  if (retry_at_ && g_config.delay_ms) retry_until_ = now + g_config.delay_ms;
 }
 
 void PageHeap::release_to(std::size_t target, bool fragments) {
@@ -206,6 +210,15 @@ void PageHeap::release_to(std::size_t target, bool fragments) {
       released_ += got;
     }
   }
+}
+
+void PageHeap::release_after_exit() {
+  LockGuard g(lock_);
+  if (dirty_ <= pages_of(g_config.high)) return;
+  release_to(pages_of(g_config.low), false);
+  release_to(pages_of(g_config.low), true);
+  over_since_ = 0;
+  retry_at_ = 0;
 }
 
 std::size_t PageHeap::trim() {

@@ -73,6 +73,10 @@ class PageHeap {
   bool resize(void* p, std::size_t new_pages);
   // Gives every dirty free block back and unmaps empty arenas but one. Returns bytes released.
   std::size_t trim();
+  // A thread exited and gave its memory back: above `high`, free memory goes back down to `low`
+  // now, fragments included, without waiting for the delay (the program may go idle, and an
+  // idle heap sees no further free that would start the release).
+  void release_after_exit();
 
   void add_stats(PageStats& s);
   void lock() { lock_.lock(); }
@@ -95,7 +99,8 @@ class PageHeap {
   Arena* arenas_[kLifetimes] = {};
   std::size_t dirty_ = 0;     // sum of the arenas' dirty free pages, in pages
   std::size_t released_ = 0;  // pages
-  std::size_t retry_at_ = 0;  // dirty level (pages) at which a failed release is retried
+  std::size_t retry_at_ = 0;  // dirty level (pages) at which a partial release is retried...
+  std::uint64_t retry_until_ = 0;  // ...or the monotonic ms after which it is retried anyway
   std::uint64_t over_since_ = 0;  // monotonic ms of the first rise above high since the last release; 0: none
   bool warned_fallback_ = false;
 };

@@ -157,6 +157,7 @@ ThreadHeap* acquire_heap(int node) {
 
 void release_heap(ThreadHeap* h) {
   h->abandon_all();
+  page::PageHeap::of_node(h->node).release_after_exit();
   page::LockGuard g(g_heaps_lock);
   h->free_next = g_free;
   g_free = h;
