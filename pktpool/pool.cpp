@@ -12,6 +12,17 @@ namespace {
 
 constexpr std::size_t round_up(std::size_t x, std::size_t a) { return (x + a - 1) / a * a; }
 
+// Elements of more than two cache lines get an odd number of lines (one more when even), as
+// DPDK's mempool does unless told not to. With an even stride the same line of every element
+// (the mbuf header, the start of its data) falls in a fraction of the CPU cache's sets: an mbuf
+// of 36 lines puts every header in one set in four, and a driver holding 4096 mbufs in flight
+// thrashes those sets while the others sit idle. Measured on the driver loop (bench/pktpool).
+constexpr std::size_t spread_stride(std::size_t stride) {
+  std::size_t lines = stride / kCacheLine;
+  if (lines > 2 && lines % 2 == 0) ++lines;
+  return lines * kCacheLine;
+}
+
 std::unique_ptr<Pool> fail(int err) {
   errno = err;
   return nullptr;
@@ -47,7 +58,7 @@ std::unique_ptr<Pool> Pool::create(const Config& cfg) {
   if (!p) return fail(ENOMEM);
   p->name_ = cfg.name ? cfg.name : "pktpool";
   p->count_ = cfg.count;
-  p->stride_ = round_up(bytes, kCacheLine);
+  p->stride_ = spread_stride(round_up(bytes, kCacheLine));
   p->cache_size_ = cfg.cache_size;
   p->debug_ = cfg.debug;
   p->iova_mode_ = cfg.iova;

@@ -65,6 +65,40 @@ class Handoff {
 };
 }  // namespace
 
+// The driver loops (issue 12): what an RX/TX poll loop does to the pool.
+//  driver/B (one thread): kInFlight mbufs held in FIFO order, as an RX ring holds them; per step
+//    read the first byte of the B oldest, free them (free_bulk), allocate B (alloc_bulk) into
+//    their slots and append kAppend bytes to each (writing the first).
+//  driver2/B (two threads): thread 0 (RX) allocates B, appends kAppend bytes to each and passes
+//    them through a FIFO of kInFlight slots to thread 1 (TX), which reads the first byte of
+//    each and frees them (free_bulk).
+inline constexpr unsigned kInFlight = 4096;
+inline constexpr unsigned kAppend = 64;
+namespace {
+// A single-producer single-consumer FIFO of kInFlight pointers, moved n at a time (the same
+// code on both sides).
+class Fifo {
+ public:
+  void push(void* const* objs, unsigned n) {
+    std::uint32_t t = tail_.load(std::memory_order_relaxed);
+    while (t - head_.load(std::memory_order_acquire) > kInFlight - n) sched_yield();
+    for (unsigned i = 0; i < n; ++i) slots_[(t + i) % kInFlight] = objs[i];
+    tail_.store(t + n, std::memory_order_release);
+  }
+  void pop(void** objs, unsigned n) {
+    std::uint32_t h = head_.load(std::memory_order_relaxed);
+    while (tail_.load(std::memory_order_acquire) - h < n) sched_yield();
+    for (unsigned i = 0; i < n; ++i) objs[i] = slots_[(h + i) % kInFlight];
+    head_.store(h + n, std::memory_order_release);
+  }
+
+ private:
+  alignas(128) std::atomic<std::uint32_t> head_{0};
+  alignas(128) std::atomic<std::uint32_t> tail_{0};
+  alignas(128) void* slots_[kInFlight];
+};
+}  // namespace
+
 // Thread counts of the per-thread benchmarks: 1, 2, then powers of two up to the machine's
 // CPUs, at most 16 (each thread's cache holds up to 384 objects of the 8191 mbufs). Each thread
 // works on its own cache; the figures are per core.

@@ -55,11 +55,18 @@ struct alignas(kCacheLine) Mbuf {
   // One mbuf with data_off = headroom, no data, refcnt 1; nullptr when the pool is exhausted.
   // Requires p.is_mbuf_pool().
   static Mbuf* alloc(Pool& p);
-  // n mbufs or none (Exhausted); each as from alloc.
+  // n mbufs or none (Exhausted); each as from alloc. On a cache hit each mbuf is re-armed as
+  // its pointer is copied out of the cache (one pass).
   [[nodiscard]] static Status alloc_bulk(Pool& p, Mbuf** ms, std::uint32_t n);
   // Drops one reference to every segment of the chain; a segment whose count reaches zero goes
   // back to its own pool. free(nullptr) does nothing.
   static void free(Mbuf* m);
+  // free() of each of ms[0, n) (nullptr entries skipped), in one pass: the segments that go back
+  // are gathered per pool (up to 4 pools at a time, 64 segments each) and each pool's batch goes
+  // back with one put_bulk, so the chains of a header pool and a payload pool cost two puts,
+  // not one per segment (rte_pktmbuf_free_bulk flushes at every change of pool). Chains, shared
+  // segments and mixed pools are all allowed.
+  static void free_bulk(Mbuf* const* ms, std::uint32_t n);
   // Just this segment (its next is not followed); the caller unlinks it first.
   static void free_seg(Mbuf* m);
 
@@ -130,9 +137,23 @@ inline Mbuf* Mbuf::alloc(Pool& p) {
 }
 
 inline Status Mbuf::alloc_bulk(Pool& p, Mbuf** ms, std::uint32_t n) {
-  // get_bulk writes void*s; each is read back as void* and stored as Mbuf* (no type punning).
+  detail::Cache* c = p.fast_cache();
+  if (__builtin_expect(c && n <= c->len, 1)) {
+    // The cache serves it: copy and re-arm in one pass, top of the stack first as get_bulk.
+    c->len -= n;
+    void* const* from = c->objs + c->len;
+    const std::uint64_t rearm = p.rearm_;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      auto* m = static_cast<Mbuf*>(from[i]);
+      reset_for_alloc(m, rearm);
+      ms[i] = m;
+    }
+    detail::add(c->get_objs, std::uint64_t{n});
+    return Status::Ok;
+  }
+  // get_slow writes void*s; each is read back as void* and stored as Mbuf* (no type punning).
   void** raw = reinterpret_cast<void**>(ms);
-  Status s = p.get_bulk(raw, n);
+  Status s = p.get_slow(raw, n);
   if (s != Status::Ok) return s;
   for (std::uint32_t i = 0; i < n; ++i) {
     auto* m = static_cast<Mbuf*>(raw[i]);
@@ -166,6 +187,50 @@ inline void Mbuf::free(Mbuf* m) {
     free_seg(m);
     m = next;
   }
+}
+
+namespace detail {
+// free_bulk's gathering: up to kFreePools pools at once, each with a batch of segments that
+// goes back with one put_bulk when full or at the end. A segment of a further pool flushes the
+// last batch and takes its place.
+inline constexpr std::uint32_t kFreePools = 4, kFreeBatch = 64;
+struct FreeBatch {
+  Pool* pool;
+  std::uint32_t n;
+  void* objs[kFreeBatch];
+};
+}  // namespace detail
+
+inline void Mbuf::free_bulk(Mbuf* const* ms, std::uint32_t n) {
+  detail::FreeBatch b[detail::kFreePools];
+  std::uint32_t pools = 0;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    for (Mbuf* m = ms[i]; m;) {
+      Mbuf* next = m->next;
+      if (m->release_ref()) {
+        std::uint32_t j = 0;
+        while (j < pools && b[j].pool != m->pool) ++j;
+        if (__builtin_expect(j == pools, 0)) {
+          if (pools == detail::kFreePools) {
+            --j;
+            b[j].pool->put_bulk(b[j].objs, b[j].n);
+          } else {
+            ++pools;
+          }
+          b[j].pool = m->pool;
+          b[j].n = 0;
+        }
+        b[j].objs[b[j].n++] = m;
+        if (__builtin_expect(b[j].n == detail::kFreeBatch, 0)) {
+          b[j].pool->put_bulk(b[j].objs, detail::kFreeBatch);
+          b[j].n = 0;
+        }
+      }
+      m = next;
+    }
+  }
+  for (std::uint32_t j = 0; j < pools; ++j)
+    if (b[j].n) b[j].pool->put_bulk(b[j].objs, b[j].n);
 }
 
 inline char* Mbuf::prepend(std::uint16_t len) {

@@ -65,8 +65,10 @@ enum class Debug : std::uint8_t {
 struct Config {
   const char* name = "pktpool";  // labels the mapping in /proc/PID/maps and the messages
   std::uint32_t count = 0;       // elements (>= 1)
-  // Raw pools: bytes per element (rounded up to a cache line). 0 makes an mbuf pool whose
-  // elements are an Mbuf header + headroom + data_room bytes of buffer.
+  // Raw pools: bytes per element (rounded up to a cache line; an element of more than two lines
+  // gets an odd number of lines, one more when even, so that the same line of every element
+  // spreads over all of the CPU cache's sets). 0 makes an mbuf pool whose elements are an Mbuf
+  // header + headroom + data_room bytes of buffer (spread the same way).
   std::uint32_t elt_size = 0;
   std::uint16_t headroom = 128;    // mbuf pools: bytes before the data on alloc
   std::uint16_t data_room = 2048;  // mbuf pools: bytes after the headroom (buf_len = sum < 64 KiB)

@@ -66,7 +66,7 @@ class E1000 final : public Nic {
   volatile e1000::RxDesc* rx_ = nullptr;
   volatile e1000::TxDesc* tx_ = nullptr;
   std::vector<pkt::Mbuf*> rx_bufs_;  // the mbuf behind each RX descriptor
-  std::vector<pkt::Mbuf*> tx_bufs_;  // the segment behind each TX descriptor until it is sent
+  std::vector<pkt::Mbuf*> tx_bufs_;  // each packet until sent, at its last (EOP) descriptor
   std::uint16_t rx_mask_ = 0, tx_mask_ = 0;
   std::uint16_t rx_next_ = 0;   // next RX descriptor to look at
   std::uint16_t tx_tail_ = 0;   // next free TX descriptor (what TDT is set to)
