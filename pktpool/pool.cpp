@@ -1,6 +1,9 @@
 // Pool creation and layout: the region, its chunks and their IOVAs, the elements, the ring.
+#include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cinttypes>
+#include <cstring>
 #include <new>
 
 #include "hugemem/pktpool/mbuf.h"
@@ -28,7 +31,26 @@ std::unique_ptr<Pool> fail(int err) {
   return nullptr;
 }
 
+// Every live pool, for lookup(). Never destroyed: pools may outlive static destructors.
+struct Names {
+  std::mutex mu;
+  std::vector<Pool*> pools;  // creation order
+};
+Names& names() {
+  static Names* n = new Names;
+  return *n;
+}
+
 }  // namespace
+
+Pool* Pool::lookup(const char* name) {
+  if (!name) return nullptr;
+  Names& n = names();
+  std::lock_guard lock(n.mu);
+  for (Pool* p : n.pools)
+    if (p->name_ == name) return p;
+  return nullptr;
+}
 
 const char* status_name(Status s) {
   switch (s) {
@@ -45,8 +67,10 @@ std::unique_ptr<Pool> Pool::create(const Config& cfg) {
   std::size_t bytes = cfg.elt_size;
   if (bytes == 0) {
     std::size_t buf = std::size_t{cfg.headroom} + cfg.data_room;
-    if (buf > 0xffff) return fail(EINVAL);
-    bytes = sizeof(Mbuf) + buf;
+    if (buf > 0xffff || cfg.priv_size % 8 != 0) return fail(EINVAL);
+    bytes = sizeof(Mbuf) + cfg.priv_size + buf;
+  } else if (cfg.priv_size != 0) {
+    return fail(EINVAL);  // a private area is an mbuf pool's
   }
   if (cfg.count == 0 || cfg.count > (std::uint32_t{1} << 31) || cfg.cache_size > kMaxCacheSize)
     return fail(EINVAL);
@@ -66,11 +90,14 @@ std::unique_ptr<Pool> Pool::create(const Config& cfg) {
   if (cfg.elt_size == 0) {
     p->headroom_ = cfg.headroom;
     p->buf_len_ = static_cast<std::uint16_t>(cfg.headroom + cfg.data_room);
+    p->priv_size_ = cfg.priv_size;
     p->rearm_ = rearm_word(cfg.headroom);
   }
   if (!(cfg.iova == IovaMode::PA ? p->map_pa(cfg) : p->map_va(cfg))) return nullptr;
 
   if (p->is_mbuf_pool()) p->init_mbufs();
+  if (cfg.obj_init)
+    for (std::uint32_t i = 0; i < p->count_; ++i) cfg.obj_init(*p, p->element(i), i, cfg.obj_init_arg);
   p->ring_.reset(new (std::nothrow) Ring(std::bit_ceil(p->count_)));
   if (!p->ring_ || !*p->ring_) return fail(ENOMEM);
   void* batch[64];
@@ -84,6 +111,9 @@ std::unique_ptr<Pool> Pool::create(const Config& cfg) {
     if (!p->out_) return fail(ENOMEM);
   }
   p->enroll();
+  Names& n = names();
+  std::lock_guard lock(n.mu);
+  n.pools.push_back(p.get());
   return p;
 }
 
@@ -139,16 +169,52 @@ bool Pool::map_pa(const Config& cfg) {
 void Pool::init_mbufs() {
   for_each([this](void* elt, std::size_t) {
     auto* m = new (elt) Mbuf;
-    m->buf_addr = static_cast<char*>(elt) + sizeof(Mbuf);
+    m->buf_addr = static_cast<char*>(elt) + sizeof(Mbuf) + priv_size_;
     m->buf_iova = iova_of(m->buf_addr);
     reset_for_alloc(m, rearm_);
     m->buf_len = buf_len_;
     m->next = nullptr;
     m->pool = this;
+    m->shinfo = nullptr;
   });
 }
 
-Pool::~Pool() { withdraw(); }
+Pool::~Pool() {
+  withdraw();
+  Names& n = names();
+  std::lock_guard lock(n.mu);
+  auto it = std::find(n.pools.begin(), n.pools.end(), this);
+  if (it != n.pools.end()) n.pools.erase(it);
+}
+
+void Pool::dump(std::FILE* f) const {
+  PoolStats s = stats();
+  std::fprintf(f, "pktpool '%s' at %p: %u elements of %zu bytes", name_.c_str(), static_cast<const void*>(this),
+               count_, stride_);
+  if (is_mbuf_pool())
+    std::fprintf(f, " (mbufs: header %zu, priv %u, headroom %u, data room %u)\n", sizeof(Mbuf), priv_size_, headroom_,
+                 buf_len_ - headroom_);
+  else
+    std::fprintf(f, " (raw)\n");
+  std::fprintf(f, "  memory: %s, node %d, IOVA %s, %zu chunk(s):\n", os::backing_name(backing()), node_,
+               iova_mode_ == IovaMode::PA ? "PA" : "VA", chunks_.size());
+  for (std::size_t i = 0; i < chunks_.size() && i < 8; ++i)
+    std::fprintf(f, "    [%zu] va %p len %zu iova 0x%" PRIx64 "\n", i, chunks_[i].va, chunks_[i].len, chunks_[i].iova);
+  if (chunks_.size() > 8) std::fprintf(f, "    ... %zu more\n", chunks_.size() - 8);
+  if (cached())
+    std::fprintf(f, "  cache: %u objects per thread, %u thread(s) with one\n", cache_size_, s.threads);
+  else if (cache_size_ == 0)
+    std::fprintf(f, "  cache: none (cache_size 0)\n");
+  else
+    std::fprintf(f, "  cache: none: all %u cached-pool slots were taken when it was created\n", kMaxCachedPools);
+  std::fprintf(f, "  debug: %s\n", debug_ == Debug::Off ? "off" : debug_ == Debug::Report ? "report" : "abort");
+  std::fprintf(f,
+               "  free: %u in the ring, %u in caches; in use %u\n"
+               "  stats: get %" PRIu64 " (%" PRIu64 " failed calls), put %" PRIu64 ", refills %" PRIu64
+               ", flushes %" PRIu64 ", debug errors %" PRIu64 "\n",
+               s.in_ring, s.in_caches, s.in_use, s.get_objs, s.get_fails, s.put_objs, s.refills, s.flushes,
+               s.debug_errors);
+}
 
 std::size_t Pool::index_of(const void* p) const {
   if (!region_.contains(p)) return npos;

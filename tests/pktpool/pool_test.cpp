@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <set>
 #include <thread>
 #include <vector>
@@ -287,9 +290,21 @@ TEST(PktPool, PoolsBeyondTheCachedLimitWorkUncached) {
     ASSERT_EQ(pools.back()->get(&o), Status::Ok);
     EXPECT_EQ(pools.back()->put(o), Status::Ok);
     if (pools.back()->thread_stats().get_objs == 0) ++uncached;
+    EXPECT_EQ(pools.back()->cached(), pools.back()->thread_stats().get_objs == 1);
     EXPECT_EQ(pools.back()->stats().get_objs, 1u);
   }
   EXPECT_GE(uncached, 6);
+  std::string why;
+  {
+    char* buf = nullptr;
+    std::size_t len = 0;
+    std::FILE* f = open_memstream(&buf, &len);
+    pools.back()->dump(f);
+    std::fclose(f);
+    why.assign(buf, len);
+    std::free(buf);
+  }
+  EXPECT_NE(why.find("cached-pool slots were taken"), std::string::npos) << why;
 }
 
 TEST(PktPool, VaModeIovaIsTheAddressUntilVfioRemapsAChunk) {

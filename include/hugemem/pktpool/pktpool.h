@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -72,16 +73,22 @@ struct Config {
   std::uint32_t elt_size = 0;
   std::uint16_t headroom = 128;    // mbuf pools: bytes before the data on alloc
   std::uint16_t data_room = 2048;  // mbuf pools: bytes after the headroom (buf_len = sum < 64 KiB)
+  std::uint16_t priv_size = 0;     // mbuf pools: private area between header and buffer, a multiple of 8
   std::uint32_t cache_size = 256;  // per-thread cache target, objects; 0 = no caches; <= kMaxCacheSize
   int node = -1;                   // NUMA node to bind to, < os::machine().numa_nodes; -1 = none
   os::Backing best = os::Backing::Huge1G;  // best backing tried; falls back to worse ones
   IovaMode iova = IovaMode::VA;
   Debug debug = Debug::Off;
+  // Run once on every element at creation, in index order, before the pool hands any out
+  // (rte_mempool_obj_iter's callback); for an mbuf pool, after the header is set up.
+  void (*obj_init)(Pool& pool, void* obj, std::uint32_t index, void* arg) = nullptr;
+  void* obj_init_arg = nullptr;
 };
 
 inline constexpr std::uint32_t kMaxCacheSize = 512;
-// Pools alive at once that get per-thread caches; further pools work, uncached.
-inline constexpr std::uint32_t kMaxCachedPools = 64;
+// Pools alive at once that get per-thread caches (a TLS slot each: 16 bytes per thread per
+// slot). Further pools work, uncached: cached() says so and dump() says why.
+inline constexpr std::uint32_t kMaxCachedPools = 1024;
 
 // One IOVA-contiguous range of the pool (see "chunk" above); what VFIO maps for a device.
 struct MemChunk {
@@ -219,6 +226,10 @@ class Pool {
   }
 
   // ---- what it is ----
+  // The live pool of that name (the oldest one when several share it); nullptr when none.
+  static Pool* lookup(const char* name);
+  // Everything below, the chunks and the statistics, in a few lines (rte_mempool_dump).
+  void dump(std::FILE* f) const;
   const std::string& name() const { return name_; }
   os::Backing backing() const { return region_.backing(); }
   int node() const { return node_; }  // the node the memory is bound to (preferred); -1: none
@@ -227,7 +238,10 @@ class Pool {
   bool is_mbuf_pool() const { return buf_len_ != 0; }
   std::uint16_t headroom() const { return headroom_; }
   std::uint16_t buf_len() const { return buf_len_; }  // mbuf pools: headroom + data room
+  std::uint16_t priv_size() const { return priv_size_; }  // mbuf pools: private area per mbuf
   std::uint32_t cache_size() const { return cache_size_; }
+  // Whether threads get caches: cache_size > 0 and one of the kMaxCachedPools slots was free.
+  bool cached() const { return epoch_ != kNoEpoch; }
 
   // ---- statistics ----
   PoolStats stats() const;
@@ -290,6 +304,7 @@ class Pool {
   std::uint32_t cache_size_ = 0;
   std::uint16_t headroom_ = 0;
   std::uint16_t buf_len_ = 0;
+  std::uint16_t priv_size_ = 0;
   IovaMode iova_mode_ = IovaMode::VA;
   int node_ = -1;
 
