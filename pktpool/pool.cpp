@@ -8,8 +8,27 @@
 
 #include "hugemem/pktpool/mbuf.h"
 #include "hugemem/pktpool/pktpool.h"
+#include "os/os.h"
+#include "page/region.h"
 
 namespace hm::pkt {
+
+// The public Backing mirrors the page layer's, value for value.
+static_assert(static_cast<int>(Backing::Huge1G) == static_cast<int>(os::Backing::Huge1G) &&
+              static_cast<int>(Backing::Huge2M) == static_cast<int>(os::Backing::Huge2M) &&
+              static_cast<int>(Backing::THP) == static_cast<int>(os::Backing::THP) &&
+              static_cast<int>(Backing::Small) == static_cast<int>(os::Backing::Small) &&
+              os::kBackingKinds == 4);
+constexpr os::Backing to_os(Backing b) { return static_cast<os::Backing>(b); }
+constexpr Backing from_os(os::Backing b) { return static_cast<Backing>(b); }
+
+const char* backing_name(Backing b) { return os::backing_name(to_os(b)); }
+
+struct Pool::Memory {
+  page::Region region;
+};
+
+Pool::Pool() = default;
 
 namespace {
 
@@ -80,6 +99,8 @@ std::unique_ptr<Pool> Pool::create(const Config& cfg) {
 
   std::unique_ptr<Pool> p(new (std::nothrow) Pool);
   if (!p) return fail(ENOMEM);
+  p->memory_.reset(new (std::nothrow) Memory);
+  if (!p->memory_) return fail(ENOMEM);
   p->name_ = cfg.name ? cfg.name : "pktpool";
   p->count_ = cfg.count;
   p->stride_ = spread_stride(round_up(bytes, kCacheLine));
@@ -94,6 +115,8 @@ std::unique_ptr<Pool> Pool::create(const Config& cfg) {
     p->rearm_ = rearm_word(cfg.headroom);
   }
   if (!(cfg.iova == IovaMode::PA ? p->map_pa(cfg) : p->map_va(cfg))) return nullptr;
+  p->region_size_ = p->memory_->region.size();
+  p->backing_ = from_os(p->memory_->region.backing());
 
   if (p->is_mbuf_pool()) p->init_mbufs();
   if (cfg.obj_init)
@@ -119,20 +142,22 @@ std::unique_ptr<Pool> Pool::create(const Config& cfg) {
 
 // IOVA = VA: the elements packed back to back in one region, which is one chunk.
 bool Pool::map_va(const Config& cfg) {
-  region_ = page::Region::create(stride_ * count_, cfg.best, cfg.node, name_.c_str());
-  if (!region_) return false;
-  base_ = static_cast<char*>(region_.base());
+  page::Region& region = memory_->region;
+  region = page::Region::create(stride_ * count_, to_os(cfg.best), cfg.node, name_.c_str());
+  if (!region) return false;
+  base_ = static_cast<char*>(region.base());
   per_chunk_ = count_;
   chunk_shift_ = 63;
   chunk_mask_ = (std::size_t{1} << 63) - 1;
-  chunks_.push_back({region_.base(), region_.size(), reinterpret_cast<std::uintptr_t>(region_.base())});
+  chunks_.push_back({region.base(), region.size(), reinterpret_cast<std::uintptr_t>(region.base())});
   return true;
 }
 
 // IOVA = PA: one chunk per hugepage (physically contiguous by construction), elements packed
 // within each and never across. Only hugetlb backings: other pages can move under us.
 bool Pool::map_pa(const Config& cfg) {
-  for (int b = static_cast<int>(cfg.best); b <= static_cast<int>(os::Backing::Huge2M) && !region_; ++b) {
+  page::Region& region = memory_->region;
+  for (int b = static_cast<int>(cfg.best); b <= static_cast<int>(os::Backing::Huge2M) && !region; ++b) {
     auto backing = static_cast<os::Backing>(b);
     std::size_t granule = os::backing_granule(backing);
     if (stride_ > granule) {
@@ -143,19 +168,19 @@ bool Pool::map_pa(const Config& cfg) {
     std::size_t pages = (count_ + per - 1) / per;
     page::Region r = page::Region::create(pages * granule, backing, cfg.node, name_.c_str());
     if (!r || r.backing() != backing) continue;  // fell back further than hugetlb: next size
-    region_ = std::move(r);
+    region = std::move(r);
     per_chunk_ = per;
     chunk_shift_ = static_cast<unsigned>(std::countr_zero(granule));
     chunk_mask_ = granule - 1;
   }
-  if (!region_) {
+  if (!region) {
     errno = ENOTSUP;
     return false;
   }
-  base_ = static_cast<char*>(region_.base());
+  base_ = static_cast<char*>(region.base());
   std::size_t granule = chunk_mask_ + 1;
-  os::populate(base_, region_.size());  // pagemap shows only present pages
-  for (std::size_t off = 0; off < region_.size(); off += granule) {
+  os::populate(base_, region.size());  // pagemap shows only present pages
+  for (std::size_t off = 0; off < region.size(); off += granule) {
     std::uint64_t pa = os::virt_to_phys(base_ + off);
     if (pa == 0) {
       errno = EPERM;  // PFNs are hidden from non-root readers
@@ -196,7 +221,7 @@ void Pool::dump(std::FILE* f) const {
                  buf_len_ - headroom_);
   else
     std::fprintf(f, " (raw)\n");
-  std::fprintf(f, "  memory: %s, node %d, IOVA %s, %zu chunk(s):\n", os::backing_name(backing()), node_,
+  std::fprintf(f, "  memory: %s, node %d, IOVA %s, %zu chunk(s):\n", backing_name(backing()), node_,
                iova_mode_ == IovaMode::PA ? "PA" : "VA", chunks_.size());
   for (std::size_t i = 0; i < chunks_.size() && i < 8; ++i)
     std::fprintf(f, "    [%zu] va %p len %zu iova 0x%" PRIx64 "\n", i, chunks_[i].va, chunks_[i].len, chunks_[i].iova);
@@ -217,7 +242,7 @@ void Pool::dump(std::FILE* f) const {
 }
 
 std::size_t Pool::index_of(const void* p) const {
-  if (!region_.contains(p)) return npos;
+  if (!contains(p)) return npos;
   std::size_t off = static_cast<std::size_t>(static_cast<const char*>(p) - base_);
   std::size_t rem = off & chunk_mask_;
   std::size_t j = rem / stride_;

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "e1000_regs.h"
+#include "page/region.h"
 
 namespace hm::vfio {
 
@@ -35,6 +36,10 @@ bool wait_for(F&& done, std::chrono::milliseconds limit) {
 
 }  // namespace
 
+struct E1000::RingMem {
+  page::Region region;
+};
+
 E1000::E1000(RegIo& regs, DmaSpace& dma, pkt::Pool& pool, const NicOptions& o)
     : regs_(regs), dma_(dma), pool_(pool), opt_(o) {
   if (!pow2_in(o.rx_ring, 8, 4096) || !pow2_in(o.tx_ring, 8, 4096))
@@ -52,11 +57,13 @@ E1000::E1000(RegIo& regs, DmaSpace& dma, pkt::Pool& pool, const NicOptions& o)
 
   std::size_t rx_bytes = std::size_t{o.rx_ring} * sizeof(RxDesc);
   std::size_t tx_bytes = std::size_t{o.tx_ring} * sizeof(TxDesc);
-  ring_mem_ = page::Region::create(rx_bytes + tx_bytes, os::Backing::Small, -1, "hugemem-e1000-rings");
-  if (!ring_mem_) throw Error("e1000: cannot map " + std::to_string(rx_bytes + tx_bytes) + " bytes for the rings");
-  ring_iova_ = dma_.map(ring_mem_.base(), ring_mem_.size());  // throws; page aligned >= 128-byte alignment
-  rx_ = static_cast<volatile RxDesc*>(ring_mem_.base());
-  tx_ = reinterpret_cast<volatile TxDesc*>(static_cast<char*>(ring_mem_.base()) + rx_bytes);
+  ring_mem_ = std::make_unique<RingMem>();
+  page::Region& mem = ring_mem_->region;
+  mem = page::Region::create(rx_bytes + tx_bytes, os::Backing::Small, -1, "hugemem-e1000-rings");
+  if (!mem) throw Error("e1000: cannot map " + std::to_string(rx_bytes + tx_bytes) + " bytes for the rings");
+  ring_iova_ = dma_.map(mem.base(), mem.size());  // throws; page aligned >= 128-byte alignment
+  rx_ = static_cast<volatile RxDesc*>(mem.base());
+  tx_ = reinterpret_cast<volatile TxDesc*>(static_cast<char*>(mem.base()) + rx_bytes);
   rx_bufs_.assign(o.rx_ring, nullptr);
   tx_bufs_.assign(o.tx_ring, nullptr);
 

@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   std::uint16_t ring = 256;
   bool both = false;
   bool phy = false;
-  hm::os::Backing backing = hm::os::Backing::Huge1G;
+  hm::pkt::Backing backing = hm::pkt::Backing::Huge1G;
   std::vector<std::string> bdfs;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
       const char* s = val();
       if (!s) return usage(argv[0]);
       std::string b = s;
-      backing = b == "1g" ? hm::os::Backing::Huge1G : b == "2m" ? hm::os::Backing::Huge2M : hm::os::Backing::Small;
+      backing = b == "1g" ? hm::pkt::Backing::Huge1G : b == "2m" ? hm::pkt::Backing::Huge2M : hm::pkt::Backing::Small;
     } else if (a == "--phy-loopback") {
       phy = true;
     } else if (a == "--both") {
@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
     if (!phy) dev_b = v::open_device(c, bdfs[1]);
     v::PoolDma dma(c, *pool);
     std::printf("pool: %u mbufs of %u bytes on %s pages, %zu chunk(s), IOVA 0x%llx (VA %p)\n", pool->count(),
-                (unsigned)pool->elt_size(), hm::os::backing_name(pool->backing()), pool->chunks().size(),
+                (unsigned)pool->elt_size(), hm::pkt::backing_name(pool->backing()), pool->chunks().size(),
                 (unsigned long long)pool->chunks()[0].iova, pool->chunks()[0].va);
     auto a = v::open_nic(c, *dev_a.device, *pool, opt);
     if (phy) {

@@ -25,7 +25,7 @@ namespace hm::pkt::bench {
 
 namespace {
 
-os::Backing g_best = os::Backing::THP;
+Backing g_best = Backing::THP;
 
 struct Pools {
   std::unique_ptr<Pool> raw;
@@ -49,8 +49,8 @@ Pools& pools() {
     mb.best = g_best;
     q.mbufs = Pool::create(mb);
     if (q.raw && q.mbufs)
-      std::fprintf(stderr, "hugemem pools: raw on %s, mbufs on %s\n", os::backing_name(q.raw->backing()),
-                   os::backing_name(q.mbufs->backing()));
+      std::fprintf(stderr, "hugemem pools: raw on %s, mbufs on %s\n", backing_name(q.raw->backing()),
+                   backing_name(q.mbufs->backing()));
     return q;
   }();
   return p;
@@ -218,13 +218,13 @@ int main(int argc, char** argv) {
     else if (std::strncmp(argv[i], "--eal=", 6) == 0)
       eal = argv[i] + 6;
     else if (std::strcmp(argv[i], "--best=1G") == 0)
-      hm::pkt::bench::g_best = hm::os::Backing::Huge1G;
+      hm::pkt::bench::g_best = hm::pkt::Backing::Huge1G;
     else if (std::strcmp(argv[i], "--best=2M") == 0)
-      hm::pkt::bench::g_best = hm::os::Backing::Huge2M;
+      hm::pkt::bench::g_best = hm::pkt::Backing::Huge2M;
     else if (std::strcmp(argv[i], "--best=THP") == 0)
-      hm::pkt::bench::g_best = hm::os::Backing::THP;
+      hm::pkt::bench::g_best = hm::pkt::Backing::THP;
     else if (std::strcmp(argv[i], "--best=4K") == 0)
-      hm::pkt::bench::g_best = hm::os::Backing::Small;
+      hm::pkt::bench::g_best = hm::pkt::Backing::Small;
     else
       argv[kept++] = argv[i];
     if (std::strncmp(argv[i], "--best=", 7) == 0) best_given = true;
@@ -246,7 +246,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "too few 2 MiB pages (%ld); released, run with --no-huge\n", got - g_nr_before);
       return 1;
     }
-    if (!best_given) g_best = hm::os::Backing::Huge2M;
+    if (!best_given) g_best = hm::pkt::Backing::Huge2M;
     if (eal.empty()) eal = "--in-memory --no-pci -l 0-1 --log-level=0";
   } else if (eal.empty()) {
     eal = "--no-huge --no-pci --no-shconf -l 0-1 --log-level=0";

@@ -9,13 +9,14 @@
 #include <cstring>
 
 #include "hugemem/pktpool/mbuf.h"
+#include "os/os.h"  // the test reads the page layer (lib/ is a private include path here)
 #include "pool_helpers.h"
 #include "proc_helpers.h"
 
 namespace {
 
 using namespace hm::pkt;
-using hm::os::Backing;
+using hm::pkt::Backing;
 
 // Raises the kernel's pool of `page`-sized hugepages by n for its lifetime and takes back what
 // it added. `got` is what the kernel actually added (short, even 0, when physical memory is

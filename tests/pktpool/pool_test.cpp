@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "os/os.h"  // the test reads the page layer (lib/ is a private include path here)
 #include "pool_helpers.h"
 
 namespace {
@@ -47,7 +48,7 @@ TEST(PktPool, ElementsAreCacheLineAlignedDistinctAndIndexable) {
   ASSERT_TRUE(p);
   EXPECT_EQ(p->count(), 1000u);
   EXPECT_EQ(p->elt_size(), 128u) << "100 bytes round up to two cache lines";
-  EXPECT_TRUE(p->backing() == hm::os::Backing::THP || p->backing() == hm::os::Backing::Small);
+  EXPECT_TRUE(p->backing() == Backing::THP || p->backing() == Backing::Small);
   std::set<void*> seen;
   p->for_each([&](void* e, std::size_t i) {
     EXPECT_EQ(reinterpret_cast<std::uintptr_t>(e) % kCacheLine, 0u);

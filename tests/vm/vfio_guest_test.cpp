@@ -5,6 +5,7 @@
 #include <string>
 
 #include "hugemem/vfio/vfio.h"
+#include "os/os.h"
 #include "page/region.h"
 
 namespace v = hm::vfio;
@@ -134,7 +135,7 @@ struct TwoNics {
     hm::pkt::Config pc;
     pc.name = "iommu-test";
     pc.count = 1024;
-    pc.best = hm::os::Backing::Huge2M;
+    pc.best = hm::pkt::Backing::Huge2M;
     pool = hm::pkt::Pool::create(pc);
     da = v::open_device(c, nics().at(0));
     db = v::open_device(c, nics().at(1));
@@ -311,7 +312,7 @@ TEST(NicGuest, PhyLoopbackOnOneNicKeepsFramesOffTheWire) {
   hm::pkt::Config pc;
   pc.name = "phy-loopback";
   pc.count = 1024;
-  pc.best = hm::os::Backing::Huge2M;
+  pc.best = hm::pkt::Backing::Huge2M;
   auto pool = hm::pkt::Pool::create(pc);
   ASSERT_TRUE(pool);
   auto da = v::open_device(c, nics().at(0));

@@ -30,8 +30,6 @@
 #include <vector>
 
 #include "hugemem/pktpool/ring.h"
-#include "os/os.h"
-#include "page/region.h"
 
 namespace hm::pkt {
 
@@ -47,6 +45,16 @@ enum class Status : int {
   Invalid,    // more requested or put back than the pool holds
 };
 const char* status_name(Status s);
+
+// What backs a pool's memory, best first: the fallback order of Config::best (the page layer's
+// own order; this header does not expose the page layer).
+enum class Backing : std::uint8_t {
+  Huge1G,  // hugetlb pages of 1 GiB
+  Huge2M,  // hugetlb pages of 2 MiB
+  THP,     // transparent huge pages (4 KiB pages advised MADV_HUGEPAGE)
+  Small,   // plain 4 KiB pages
+};
+const char* backing_name(Backing b);  // "1GiB-hugetlb", "2MiB-hugetlb", "THP", "4KiB"
 
 // Where IOVAs come from.
 enum class IovaMode : std::uint8_t {
@@ -75,8 +83,8 @@ struct Config {
   std::uint16_t data_room = 2048;  // mbuf pools: bytes after the headroom (buf_len = sum < 64 KiB)
   std::uint16_t priv_size = 0;     // mbuf pools: private area between header and buffer, a multiple of 8
   std::uint32_t cache_size = 256;  // per-thread cache target, objects; 0 = no caches; <= kMaxCacheSize
-  int node = -1;                   // NUMA node to bind to, < os::machine().numa_nodes; -1 = none
-  os::Backing best = os::Backing::Huge1G;  // best backing tried; falls back to worse ones
+  int node = -1;                   // NUMA node to bind to, one the machine has; -1 = none
+  Backing best = Backing::Huge1G;  // best backing tried; falls back to worse ones
   IovaMode iova = IovaMode::VA;
   Debug debug = Debug::Off;
   // Run once on every element at creation, in index order, before the pool hands any out
@@ -208,7 +216,10 @@ class Pool {
   // Index of the element starting at p, or npos when p is not one (O(1), divides).
   static constexpr std::size_t npos = ~std::size_t{0};
   std::size_t index_of(const void* p) const;
-  bool contains(const void* p) const { return region_.contains(p); }
+  bool contains(const void* p) const {
+    auto* c = static_cast<const char*>(p);
+    return c >= base_ && c < base_ + region_size_;
+  }
   template <class F>  // f(void* element, std::size_t index), every element, free or not
   void for_each(F&& f) const {
     for (std::size_t i = 0; i < count_; ++i) f(element(i), i);
@@ -231,7 +242,7 @@ class Pool {
   // Everything below, the chunks and the statistics, in a few lines (rte_mempool_dump).
   void dump(std::FILE* f) const;
   const std::string& name() const { return name_; }
-  os::Backing backing() const { return region_.backing(); }
+  Backing backing() const { return backing_; }
   int node() const { return node_; }  // the node the memory is bound to (preferred); -1: none
   IovaMode iova_mode() const { return iova_mode_; }
   Debug debug() const { return debug_; }
@@ -249,7 +260,7 @@ class Pool {
 
  private:
   friend struct Mbuf;
-  Pool() = default;
+  Pool();
   // Creation (pool.cpp): map the region and fill chunks_ and the layout fields.
   bool map_va(const Config& cfg);
   bool map_pa(const Config& cfg);
@@ -309,7 +320,11 @@ class Pool {
   int node_ = -1;
 
   std::unique_ptr<Ring> ring_;
-  page::Region region_;
+  // The mapping (a page-layer region, pool.cpp): base_ .. base_ + region_size_.
+  struct Memory;
+  std::unique_ptr<Memory> memory_;
+  std::size_t region_size_ = 0;
+  Backing backing_ = Backing::Small;
   std::vector<MemChunk> chunks_;
   std::string name_;
   // Debug mode: one byte per element, 1 while the element is out (held by a user).

@@ -8,10 +8,10 @@
 // written once, last (QEMU's model holds received frames for a second after every RCTL write).
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "hugemem/vfio/nic.h"
-#include "page/region.h"
 
 namespace hm::vfio {
 
@@ -61,7 +61,8 @@ class E1000 final : public Nic {
   NicOptions opt_;
   MacAddr mac_{};
 
-  page::Region ring_mem_;  // RX descriptors, then TX descriptors
+  struct RingMem;                     // the rings' memory: a page-layer region (e1000.cpp)
+  std::unique_ptr<RingMem> ring_mem_;  // RX descriptors, then TX descriptors
   std::uint64_t ring_iova_ = 0;
   volatile e1000::RxDesc* rx_ = nullptr;
   volatile e1000::TxDesc* tx_ = nullptr;
