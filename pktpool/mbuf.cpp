@@ -21,6 +21,35 @@ void give_back(Mbuf* d) {
 
 }  // namespace
 
+namespace detail {
+
+void free_other(FreeOthers& o, Mbuf* m) {
+  std::uint32_t j = 0;
+  while (j < o.pools && o.b[j].pool != m->pool) ++j;
+  if (j == o.pools) {
+    if (o.pools == kFreePools) {
+      --j;
+      o.b[j].pool->put_bulk(o.b[j].objs, o.b[j].n);
+    } else {
+      ++o.pools;
+    }
+    o.b[j].pool = m->pool;
+    o.b[j].n = 0;
+  }
+  o.b[j].objs[o.b[j].n++] = m;
+  if (o.b[j].n == kFreeBatch) {
+    o.b[j].pool->put_bulk(o.b[j].objs, kFreeBatch);
+    o.b[j].n = 0;
+  }
+}
+
+void flush_others(FreeOthers& o) {
+  for (std::uint32_t j = 0; j < o.pools; ++j)
+    if (o.b[j].n) o.b[j].pool->put_bulk(o.b[j].objs, o.b[j].n);
+}
+
+}  // namespace detail
+
 bool Mbuf::detach_buf() {
   bool last;
   if (ol_flags & kExternal) {

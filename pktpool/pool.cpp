@@ -196,7 +196,7 @@ void Pool::init_mbufs() {
     auto* m = new (elt) Mbuf;
     m->buf_addr = static_cast<char*>(elt) + sizeof(Mbuf) + priv_size_;
     m->buf_iova = iova_of(m->buf_addr);
-    reset_for_alloc(m, rearm_);
+    reset_for_alloc(m, rearm_, lens_word(buf_len_));
     m->buf_len = buf_len_;
     m->next = nullptr;
     m->pool = this;

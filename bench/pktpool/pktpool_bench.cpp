@@ -267,8 +267,9 @@ int main(int argc, char** argv) {
   dpdk_fini();
   if (g_nr_before >= 0) {
     write_long(kNr2M, g_nr_before);
-    std::fprintf(stderr, "2 MiB hugepages released: nr_hugepages back to %ld (asked %ld)\n", read_long(kNr2M),
-                 g_nr_before);
+    // Pages DPDK's EAL still maps stay as surplus pages until this process exits.
+    std::fprintf(stderr, "2 MiB hugepages released: nr_hugepages set back to %ld (reads %ld until exit)\n",
+                 g_nr_before, read_long(kNr2M));
   }
   return 0;
 }

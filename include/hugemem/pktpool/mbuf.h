@@ -205,10 +205,15 @@ constexpr std::uint64_t rearm_word(std::uint16_t headroom) {
          std::uint64_t{kNoPort} << 48;
 }
 
-inline void reset_for_alloc(Mbuf* m, std::uint64_t rearm) {
-  std::memcpy(&m->data_off, &rearm, sizeof rearm);  // one store (little-endian layout above)
-  m->pkt_len = 0;
-  m->data_len = 0;
+// pkt_len = 0, data_len = 0 and the pool's buf_len as one word (a free mbuf is direct: its
+// buf_len is the pool's already; writing it lets one store clear both lengths).
+constexpr std::uint64_t lens_word(std::uint16_t buf_len) { return std::uint64_t{buf_len} << 48; }
+static_assert(offsetof(Mbuf, data_len) == offsetof(Mbuf, pkt_len) + 4 &&
+              offsetof(Mbuf, buf_len) == offsetof(Mbuf, pkt_len) + 6, "lengths word layout");
+
+inline void reset_for_alloc(Mbuf* m, std::uint64_t rearm, std::uint64_t lens) {
+  std::memcpy(&m->data_off, &rearm, sizeof rearm);  // one store each (little-endian layouts above)
+  std::memcpy(&m->pkt_len, &lens, sizeof lens);
   m->ol_flags = 0;
   m->packet_type = 0;
 }
@@ -217,7 +222,7 @@ inline Mbuf* Mbuf::alloc(Pool& p) {
   void* obj;
   if (p.get(&obj) != Status::Ok) return nullptr;
   auto* m = static_cast<Mbuf*>(obj);
-  reset_for_alloc(m, p.rearm_);
+  reset_for_alloc(m, p.rearm_, lens_word(p.buf_len_));
   return m;
 }
 
@@ -227,10 +232,10 @@ inline Status Mbuf::alloc_bulk(Pool& p, Mbuf** ms, std::uint32_t n) {
     // The cache serves it: copy and re-arm in one pass, top of the stack first as get_bulk.
     c->len -= n;
     void* const* from = c->objs + c->len;
-    const std::uint64_t rearm = p.rearm_;
+    const std::uint64_t rearm = p.rearm_, lens = lens_word(p.buf_len_);
     for (std::uint32_t i = 0; i < n; ++i) {
       auto* m = static_cast<Mbuf*>(from[i]);
-      reset_for_alloc(m, rearm);
+      reset_for_alloc(m, rearm, lens);
       ms[i] = m;
     }
     detail::add(c->get_objs, std::uint64_t{n});
@@ -242,7 +247,7 @@ inline Status Mbuf::alloc_bulk(Pool& p, Mbuf** ms, std::uint32_t n) {
   if (s != Status::Ok) return s;
   for (std::uint32_t i = 0; i < n; ++i) {
     auto* m = static_cast<Mbuf*>(raw[i]);
-    reset_for_alloc(m, p.rearm_);
+    reset_for_alloc(m, p.rearm_, lens_word(p.buf_len_));
     ms[i] = m;
   }
   return s;
@@ -279,47 +284,52 @@ inline void Mbuf::free(Mbuf* m) {
 }
 
 namespace detail {
-// free_bulk's gathering: up to kFreePools pools at once, each with a batch of segments that
-// goes back with one put_bulk when full or at the end. A segment of a further pool flushes the
-// last batch and takes its place.
-inline constexpr std::uint32_t kFreePools = 4, kFreeBatch = 64;
+// free_bulk's gathering. The first pool met gets a batch in registers and on the stack, filled in
+// the loop; a segment of any other pool goes out of line to `Others`, which keeps a batch for up
+// to kFreePools more pools (a further pool flushes the last batch and takes its place). A full
+// batch goes back with one put_bulk.
+inline constexpr std::uint32_t kFreePools = 3, kFreeBatch = 64;
 struct FreeBatch {
   Pool* pool;
   std::uint32_t n;
   void* objs[kFreeBatch];
 };
+struct FreeOthers {
+  std::uint32_t pools;
+  FreeBatch b[kFreePools];
+};
+void free_other(FreeOthers& o, Mbuf* m);  // mbuf.cpp
+void flush_others(FreeOthers& o);
 }  // namespace detail
 
 inline void Mbuf::free_bulk(Mbuf* const* ms, std::uint32_t n) {
-  detail::FreeBatch b[detail::kFreePools];
-  std::uint32_t pools = 0;
+  void* batch[detail::kFreeBatch];
+  std::uint32_t k = 0;
+  Pool* pool = nullptr;
+  detail::FreeOthers others;
+  others.pools = 0;
   for (std::uint32_t i = 0; i < n; ++i) {
     for (Mbuf* m = ms[i]; m;) {
       Mbuf* next = m->next;
       if (m->release_ref()) {
-        std::uint32_t j = 0;
-        while (j < pools && b[j].pool != m->pool) ++j;
-        if (__builtin_expect(j == pools, 0)) {
-          if (pools == detail::kFreePools) {
-            --j;
-            b[j].pool->put_bulk(b[j].objs, b[j].n);
-          } else {
-            ++pools;
+        if (__builtin_expect(m->pool == pool, 1)) {
+          batch[k++] = m;
+          if (__builtin_expect(k == detail::kFreeBatch, 0)) {
+            pool->put_bulk(batch, k);
+            k = 0;
           }
-          b[j].pool = m->pool;
-          b[j].n = 0;
-        }
-        b[j].objs[b[j].n++] = m;
-        if (__builtin_expect(b[j].n == detail::kFreeBatch, 0)) {
-          b[j].pool->put_bulk(b[j].objs, detail::kFreeBatch);
-          b[j].n = 0;
+        } else if (!pool) {
+          pool = m->pool;
+          batch[k++] = m;
+        } else {
+          detail::free_other(others, m);
         }
       }
       m = next;
     }
   }
-  for (std::uint32_t j = 0; j < pools; ++j)
-    if (b[j].n) b[j].pool->put_bulk(b[j].objs, b[j].n);
+  if (k) pool->put_bulk(batch, k);
+  if (__builtin_expect(others.pools != 0, 0)) detail::flush_others(others);
 }
 
 inline char* Mbuf::prepend(std::uint16_t len) {
