@@ -49,8 +49,8 @@ Pools& pools() {
     mb.best = g_best;
     q.mbufs = Pool::create(mb);
     if (q.raw && q.mbufs)
-      std::fprintf(stderr, "hugemem pools: raw on %s, mbufs on %s\n", backing_name(q.raw->backing()),
-                   backing_name(q.mbufs->backing()));
+      std::fprintf(stderr, "hugemem pools: raw on %s, mbufs on %s (%zu-byte elements)\n", backing_name(q.raw->backing()),
+                   backing_name(q.mbufs->backing()), q.mbufs->elt_size());
     return q;
   }();
   return p;
