@@ -3,6 +3,7 @@
 #pragma once
 
 #include <benchmark/benchmark.h>
+#include <pthread.h>
 #include <sched.h>
 
 #include <atomic>
@@ -96,6 +97,35 @@ class Fifo {
   alignas(128) std::atomic<std::uint32_t> head_{0};
   alignas(128) std::atomic<std::uint32_t> tail_{0};
   alignas(128) void* slots_[kInFlight];
+};
+}  // namespace
+
+// The two-thread benchmarks (handoff, driver2) pin thread i to the i-th CPU the process may use
+// for the benchmark's duration, on both sides: two threads that wait for each other and land on
+// one CPU spend their time in sched_yield, and the figure then measures the scheduler.
+namespace {
+class PinScope {
+ public:
+  explicit PinScope(int thread_index) {
+    if (pthread_getaffinity_np(pthread_self(), sizeof saved_, &saved_) != 0) return;
+    int seen = 0;
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (!CPU_ISSET(c, &saved_)) continue;
+      if (seen++ != thread_index) continue;
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(c, &one);
+      pinned_ = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
+      return;
+    }
+  }
+  ~PinScope() {
+    if (pinned_) pthread_setaffinity_np(pthread_self(), sizeof saved_, &saved_);
+  }
+
+ private:
+  cpu_set_t saved_;
+  bool pinned_ = false;
 };
 }  // namespace
 

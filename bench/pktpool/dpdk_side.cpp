@@ -101,6 +101,7 @@ void BM_handoff_dpdk(benchmark::State& state) {
   if (!lcore.ok()) return state.SkipWithError("rte_thread_register failed: no per-lcore cache");
   rte_mbuf* ms[kHandoffBurst];
   bool producer = state.thread_index() == 0;
+  PinScope pin(state.thread_index());
   for (auto _ : state) {
     if (producer) {
       while (rte_pktmbuf_alloc_bulk(mp, ms, kHandoffBurst) != 0) sched_yield();
@@ -148,6 +149,7 @@ void BM_driver2_dpdk(benchmark::State& state) {
   rte_mbuf* ms[B];
   bool rx = state.thread_index() == 0;
   unsigned sum = 0;
+  PinScope pin(state.thread_index());
   for (auto _ : state) {
     if (rx) {
       while (rte_pktmbuf_alloc_bulk(mp, ms, B) != 0) sched_yield();

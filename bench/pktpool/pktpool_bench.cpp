@@ -90,6 +90,7 @@ void BM_handoff_ours(benchmark::State& state) {
   if (!p) return state.SkipWithError("Pool::create failed");
   Mbuf* ms[kHandoffBurst];
   bool producer = state.thread_index() == 0;
+  PinScope pin(state.thread_index());
   for (auto _ : state) {
     if (producer) {
       while (Mbuf::alloc_bulk(*p, ms, kHandoffBurst) != Status::Ok) sched_yield();
@@ -133,6 +134,7 @@ void BM_driver2_ours(benchmark::State& state) {
   Mbuf* ms[B];
   bool rx = state.thread_index() == 0;
   unsigned sum = 0;
+  PinScope pin(state.thread_index());
   for (auto _ : state) {
     if (rx) {
       while (Mbuf::alloc_bulk(*p, ms, B) != Status::Ok) sched_yield();
@@ -188,6 +190,8 @@ bool write_long(const char* path, long v) {
   return std::fclose(f) == 0 && ok;
 }
 long g_nr_before = -1;
+long g_nr_added = 0;  // what this process added: given back relative to the value then, so that
+                      // another program resizing the pool meanwhile keeps its own pages
 
 }  // namespace
 void dpdk_fini();
@@ -240,9 +244,10 @@ int main(int argc, char** argv) {
       return 1;
     }
     long got = read_long(kNr2M);
+    g_nr_added = got - g_nr_before;
     std::fprintf(stderr, "2 MiB hugepages: %ld -> %ld reserved for the run (asked %ld)\n", g_nr_before, got, want);
     if (got < g_nr_before + 64) {
-      write_long(kNr2M, g_nr_before);
+      write_long(kNr2M, read_long(kNr2M) - g_nr_added);
       std::fprintf(stderr, "too few 2 MiB pages (%ld); released, run with --no-huge\n", got - g_nr_before);
       return 1;
     }
@@ -266,10 +271,11 @@ int main(int argc, char** argv) {
   pools().mbufs.reset();
   dpdk_fini();
   if (g_nr_before >= 0) {
-    write_long(kNr2M, g_nr_before);
+    long now = read_long(kNr2M), to = now - g_nr_added < 0 ? 0 : now - g_nr_added;
+    write_long(kNr2M, to);
     // Pages DPDK's EAL still maps stay as surplus pages until this process exits.
-    std::fprintf(stderr, "2 MiB hugepages released: nr_hugepages set back to %ld (reads %ld until exit)\n",
-                 g_nr_before, read_long(kNr2M));
+    std::fprintf(stderr, "2 MiB hugepages released: nr_hugepages %ld -> %ld (the %ld added; reads %ld until exit)\n",
+                 now, to, g_nr_added, read_long(kNr2M));
   }
   return 0;
 }

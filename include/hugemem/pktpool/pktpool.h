@@ -124,8 +124,9 @@ struct PoolStats : ThreadStats {
 
 namespace detail {
 // A thread's cache for one pool. Written only by its thread; the counters are relaxed atomics
-// (plain adds on x86) so that stats() may read them from another thread.
-struct alignas(kCacheLine) Cache {
+// (plain adds on x86) so that stats() may read them from another thread. Two lines each, so that
+// the adjacent-line prefetcher never pairs two threads' caches.
+struct alignas(2 * kCacheLine) Cache {
   // Line 0: everything the fast path reads or writes.
   std::uint32_t len = 0;           // free elements in objs[0, len); objs[len-1] is the hottest
   std::uint32_t size = 0;          // target level; requests above it bypass the cache
