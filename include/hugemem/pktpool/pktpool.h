@@ -238,7 +238,9 @@ class Pool {
   }
 
   // ---- what it is ----
-  // The live pool of that name (the oldest one when several share it); nullptr when none.
+  // The live pool of that name (the oldest one when several share it); nullptr when none. Names
+  // need not be unique (unlike DPDK's). The pointer is good while that pool lives: destroying a
+  // pool is its owner's business, as with rte_mempool_lookup.
   static Pool* lookup(const char* name);
   // Everything below, the chunks and the statistics, in a few lines (rte_mempool_dump).
   void dump(std::FILE* f) const;
