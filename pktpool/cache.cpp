@@ -79,9 +79,13 @@ Cache* Pool::attach_cache() {
       free_caches_ = c->next_free;
     } else {
       auto fresh = std::make_unique<Cache>();
-      auto slots = std::make_unique<void*[]>(cache_size_ + cache_size_ / 2);
+      // The slots on lines of their own (and line pairs: adjacent-line prefetch), not sharing
+      // one with another thread's cache or anything else on the heap.
+      constexpr std::size_t kPad = 2 * kCacheLine / sizeof(void*);
+      auto slots = std::make_unique<void*[]>(cache_size_ + cache_size_ / 2 + 2 * kPad);
       c = fresh.get();
-      c->objs = slots.get();
+      auto at = reinterpret_cast<std::uintptr_t>(slots.get() + kPad);
+      c->objs = reinterpret_cast<void**>(at & ~std::uintptr_t{2 * kCacheLine - 1});
       caches_.push_back(std::move(fresh));
       cache_slots_.push_back(std::move(slots));
     }

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "e1000_regs.h"
+#include "page/region.h"
 
 namespace hm::vfio {
 
@@ -35,6 +36,10 @@ bool wait_for(F&& done, std::chrono::milliseconds limit) {
 
 }  // namespace
 
+struct E1000::RingMem {
+  page::Region region;
+};
+
 E1000::E1000(RegIo& regs, DmaSpace& dma, pkt::Pool& pool, const NicOptions& o)
     : regs_(regs), dma_(dma), pool_(pool), opt_(o) {
   if (!pow2_in(o.rx_ring, 8, 4096) || !pow2_in(o.tx_ring, 8, 4096))
@@ -52,11 +57,13 @@ E1000::E1000(RegIo& regs, DmaSpace& dma, pkt::Pool& pool, const NicOptions& o)
 
   std::size_t rx_bytes = std::size_t{o.rx_ring} * sizeof(RxDesc);
   std::size_t tx_bytes = std::size_t{o.tx_ring} * sizeof(TxDesc);
-  ring_mem_ = page::Region::create(rx_bytes + tx_bytes, os::Backing::Small, -1, "hugemem-e1000-rings");
-  if (!ring_mem_) throw Error("e1000: cannot map " + std::to_string(rx_bytes + tx_bytes) + " bytes for the rings");
-  ring_iova_ = dma_.map(ring_mem_.base(), ring_mem_.size());  // throws; page aligned >= 128-byte alignment
-  rx_ = static_cast<volatile RxDesc*>(ring_mem_.base());
-  tx_ = reinterpret_cast<volatile TxDesc*>(static_cast<char*>(ring_mem_.base()) + rx_bytes);
+  ring_mem_ = std::make_unique<RingMem>();
+  page::Region& mem = ring_mem_->region;
+  mem = page::Region::create(rx_bytes + tx_bytes, os::Backing::Small, -1, "hugemem-e1000-rings");
+  if (!mem) throw Error("e1000: cannot map " + std::to_string(rx_bytes + tx_bytes) + " bytes for the rings");
+  ring_iova_ = dma_.map(mem.base(), mem.size());  // throws; page aligned >= 128-byte alignment
+  rx_ = static_cast<volatile RxDesc*>(mem.base());
+  tx_ = reinterpret_cast<volatile TxDesc*>(static_cast<char*>(mem.base()) + rx_bytes);
   rx_bufs_.assign(o.rx_ring, nullptr);
   tx_bufs_.assign(o.tx_ring, nullptr);
 
@@ -89,9 +96,10 @@ E1000::~E1000() {
   regs_.write32(IMC, ~0u);
   regs_.write32(CTRL, regs_.read32(CTRL) | CTRL_RST);  // the NIC forgets the rings: no more DMA
   wait_for([&] { return !(regs_.read32(CTRL) & CTRL_RST); }, std::chrono::milliseconds(100));
-  for (auto*& m : rx_bufs_) pkt::Mbuf::free(std::exchange(m, nullptr));
-  for (auto*& m : tx_bufs_)
-    if (m) pkt::Mbuf::free_seg(std::exchange(m, nullptr));
+  pkt::Mbuf::free_bulk(rx_bufs_.data(), static_cast<std::uint32_t>(rx_bufs_.size()));
+  rx_bufs_.assign(rx_bufs_.size(), nullptr);
+  pkt::Mbuf::free_bulk(tx_bufs_.data(), static_cast<std::uint32_t>(tx_bufs_.size()));  // heads of chains
+  tx_bufs_.assign(tx_bufs_.size(), nullptr);
   try {
     dma_.unmap(ring_iova_);
   } catch (const Error& e) {
@@ -248,7 +256,7 @@ std::uint16_t E1000::rx_burst(pkt::Mbuf** out, std::uint16_t n) {
       rx_next_ = static_cast<std::uint16_t>((rx_next_ + 1) & rx_mask_);
       moved = true;
     }
-    for (std::uint16_t i = used; i < ready; ++i) pkt::Mbuf::free(fresh[i]);
+    pkt::Mbuf::free_bulk(fresh + used, ready - used);
   }
   if (moved) {
     dma_wmb();
@@ -263,11 +271,23 @@ void E1000::set_rx_desc_addr(std::uint16_t i, std::uint64_t iova) {
   dma_wmb();
 }
 
+// Completed descriptors give their packets back in bursts: each packet's chain is held at its
+// last (EOP) descriptor, so it goes back whole once the NIC is done with every segment.
 void E1000::tx_clean() {
+  constexpr std::uint16_t kChunk = 64;
+  pkt::Mbuf* done[kChunk];
+  std::uint16_t k = 0;
   while (tx_clean_ != tx_tail_ && (tx_[tx_clean_].status & TXD_STAT_DD)) {
-    pkt::Mbuf::free_seg(std::exchange(tx_bufs_[tx_clean_], nullptr));
+    if (pkt::Mbuf* m = std::exchange(tx_bufs_[tx_clean_], nullptr)) {
+      done[k++] = m;
+      if (k == kChunk) {
+        pkt::Mbuf::free_bulk(done, k);
+        k = 0;
+      }
+    }
     tx_clean_ = static_cast<std::uint16_t>((tx_clean_ + 1) & tx_mask_);
   }
+  pkt::Mbuf::free_bulk(done, k);
 }
 
 std::uint16_t E1000::tx_burst(pkt::Mbuf** pkts, std::uint16_t n) {
@@ -286,7 +306,7 @@ std::uint16_t E1000::tx_burst(pkt::Mbuf** pkts, std::uint16_t n) {
       d.special = 0;
       d.status = 0;
       d.cmd = static_cast<std::uint8_t>(TXD_CMD_IFCS | TXD_CMD_RS | (s->next ? 0 : TXD_CMD_EOP));
-      tx_bufs_[tx_tail_] = s;
+      tx_bufs_[tx_tail_] = s->next ? nullptr : p;  // the whole chain, at its last descriptor
       tx_tail_ = static_cast<std::uint16_t>((tx_tail_ + 1) & tx_mask_);
     }
     ++st_.tx_packets;

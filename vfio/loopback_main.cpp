@@ -2,9 +2,11 @@
 // VFIO and checks every byte that arrives. Exit status 0 only when every frame arrived intact.
 //
 //   hugemem-loopback [--frames N] [--len BYTES] [--burst N] [--ring N] [--pool-backing 1g|2m|4k]
-//                    [--both] [TX_BDF RX_BDF]
+//                    [--node N] [--both] [TX_BDF RX_BDF]
 //   hugemem-loopback --phy-loopback [options] [BDF]
 //
+// The mbuf pool goes on the first NIC's NUMA node (sysfs) unless --node chooses one; the
+// placement is reported ("pool placement: ...", then the node its pages are on).
 // Without addresses it takes the first two supported NICs bound to vfio-pci. --phy-loopback uses
 // one NIC whose PHY sends every frame back to its own receive ring. Run it where there
 // is a VFIO NIC pair; on the build machines, `scripts/vm` boots a qemu guest that has one.
@@ -23,7 +25,7 @@ namespace {
 
 int usage(const char* argv0) {
   std::fprintf(stderr,
-               "usage: %s [--frames N] [--len BYTES] [--burst N] [--ring N] [--pool-backing 1g|2m|4k] [--both] "
+               "usage: %s [--frames N] [--len BYTES] [--burst N] [--ring N] [--pool-backing 1g|2m|4k] [--node N] [--both] "
                "[TX_BDF RX_BDF]\n       %s --phy-loopback [options] [BDF]\n",
                argv0, argv0);
   return 64;
@@ -60,7 +62,8 @@ int main(int argc, char** argv) {
   std::uint16_t ring = 256;
   bool both = false;
   bool phy = false;
-  hm::os::Backing backing = hm::os::Backing::Huge1G;
+  int node = -1;
+  hm::pkt::Backing backing = hm::pkt::Backing::Huge1G;
   std::vector<std::string> bdfs;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -85,7 +88,11 @@ int main(int argc, char** argv) {
       const char* s = val();
       if (!s) return usage(argv[0]);
       std::string b = s;
-      backing = b == "1g" ? hm::os::Backing::Huge1G : b == "2m" ? hm::os::Backing::Huge2M : hm::os::Backing::Small;
+      backing = b == "1g" ? hm::pkt::Backing::Huge1G : b == "2m" ? hm::pkt::Backing::Huge2M : hm::pkt::Backing::Small;
+    } else if (a == "--node") {
+      const char* s = val();
+      if (!s) return usage(argv[0]);
+      node = std::atoi(s);
     } else if (a == "--phy-loopback") {
       phy = true;
     } else if (a == "--both") {
@@ -117,10 +124,19 @@ int main(int argc, char** argv) {
     pc.count = 4096;
     pc.data_room = 2048;
     pc.best = backing;
+    pc.node = node;
+    v::Placement where = v::place_on_device(pc, bdfs[0]);
+    std::printf("pool placement: %s\n", where.why.c_str());
     auto pool = hm::pkt::Pool::create(pc);
     if (!pool) {
       std::fprintf(stderr, "hugemem-loopback: cannot create the mbuf pool: %s\n", std::strerror(errno));
       return 1;
+    }
+    {
+      auto* first = static_cast<volatile char*>(pool->element(0));
+      *first = *first;  // fault it in (the header is already written; this is for the report)
+      std::printf("pool placement: bound to node %d, first page on node %d (move_pages)\n", pool->node(),
+                  v::page_node(pool->element(0)));
     }
     // Open the first NIC before mapping: the container gets its IOMMU when a group joins.
     v::NicOptions opt;
@@ -131,7 +147,7 @@ int main(int argc, char** argv) {
     if (!phy) dev_b = v::open_device(c, bdfs[1]);
     v::PoolDma dma(c, *pool);
     std::printf("pool: %u mbufs of %u bytes on %s pages, %zu chunk(s), IOVA 0x%llx (VA %p)\n", pool->count(),
-                (unsigned)pool->elt_size(), hm::os::backing_name(pool->backing()), pool->chunks().size(),
+                (unsigned)pool->elt_size(), hm::pkt::backing_name(pool->backing()), pool->chunks().size(),
                 (unsigned long long)pool->chunks()[0].iova, pool->chunks()[0].va);
     auto a = v::open_nic(c, *dev_a.device, *pool, opt);
     if (phy) {

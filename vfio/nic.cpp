@@ -1,11 +1,51 @@
 #include "hugemem/vfio/nic.h"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <fstream>
 
 #include "e1000_regs.h"
 #include "hugemem/vfio/e1000.h"
+#include "os/os.h"
 
 namespace hm::vfio {
+
+int pci_numa_node(const std::string& bdf, const std::string& sysfs) {
+  std::ifstream f(sysfs + "/" + bdf + "/numa_node");
+  int node = -1;
+  if (!(f >> node)) return -1;
+  return node < 0 ? -1 : node;
+}
+
+Placement place_on_device(pkt::Config& cfg, const std::string& bdf, const std::string& sysfs) {
+  Placement p;
+  if (cfg.node >= 0) {
+    p.node = cfg.node;
+    p.why = "node " + std::to_string(cfg.node) + ": chosen by the caller";
+    return p;
+  }
+  int dev = pci_numa_node(bdf, sysfs);
+  int nodes = os::machine().numa_nodes;
+  if (dev < 0) {
+    p.why = "no node: " + bdf + " reports none (sysfs numa_node -1), so the memory is not bound";
+  } else if (dev >= nodes) {
+    p.why = "no node: " + bdf + " says node " + std::to_string(dev) + ", which this machine (" +
+            std::to_string(nodes) + " node(s)) does not have";
+  } else {
+    cfg.node = p.node = dev;
+    p.why = "node " + std::to_string(dev) + ": the NIC's node (sysfs numa_node of " + bdf + ")";
+  }
+  return p;
+}
+
+int page_node(const void* p) {
+  void* pages[1] = {const_cast<void*>(p)};
+  int status[1] = {-1};
+  if (::syscall(SYS_move_pages, 0, 1UL, pages, nullptr, status, 0) != 0) return -1;
+  return status[0] < 0 ? -1 : status[0];
+}
 
 std::string mac_string(const MacAddr& m) {
   char b[18];

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <benchmark/benchmark.h>
+#include <pthread.h>
 #include <sched.h>
 
 #include <atomic>
@@ -62,6 +63,69 @@ class Handoff {
   alignas(128) std::atomic<std::uint32_t> head_{0};
   alignas(128) std::atomic<std::uint32_t> tail_{0};
   alignas(128) void* slots_[kSlots];
+};
+}  // namespace
+
+// The driver loops (issue 12): what an RX/TX poll loop does to the pool.
+//  driver/B (one thread): kInFlight mbufs held in FIFO order, as an RX ring holds them; per step
+//    read the first byte of the B oldest, free them (free_bulk), allocate B (alloc_bulk) into
+//    their slots and append kAppend bytes to each (writing the first).
+//  driver2/B (two threads): thread 0 (RX) allocates B, appends kAppend bytes to each and passes
+//    them through a FIFO of kInFlight slots to thread 1 (TX), which reads the first byte of
+//    each and frees them (free_bulk).
+inline constexpr unsigned kInFlight = 4096;
+inline constexpr unsigned kAppend = 64;
+namespace {
+// A single-producer single-consumer FIFO of kInFlight pointers, moved n at a time (the same
+// code on both sides).
+class Fifo {
+ public:
+  void push(void* const* objs, unsigned n) {
+    std::uint32_t t = tail_.load(std::memory_order_relaxed);
+    while (t - head_.load(std::memory_order_acquire) > kInFlight - n) sched_yield();
+    for (unsigned i = 0; i < n; ++i) slots_[(t + i) % kInFlight] = objs[i];
+    tail_.store(t + n, std::memory_order_release);
+  }
+  void pop(void** objs, unsigned n) {
+    std::uint32_t h = head_.load(std::memory_order_relaxed);
+    while (tail_.load(std::memory_order_acquire) - h < n) sched_yield();
+    for (unsigned i = 0; i < n; ++i) objs[i] = slots_[(h + i) % kInFlight];
+    head_.store(h + n, std::memory_order_release);
+  }
+
+ private:
+  alignas(128) std::atomic<std::uint32_t> head_{0};
+  alignas(128) std::atomic<std::uint32_t> tail_{0};
+  alignas(128) void* slots_[kInFlight];
+};
+}  // namespace
+
+// The two-thread benchmarks (handoff, driver2) pin thread i to the i-th CPU the process may use
+// for the benchmark's duration, on both sides: two threads that wait for each other and land on
+// one CPU spend their time in sched_yield, and the figure then measures the scheduler.
+namespace {
+class PinScope {
+ public:
+  explicit PinScope(int thread_index) {
+    if (pthread_getaffinity_np(pthread_self(), sizeof saved_, &saved_) != 0) return;
+    int seen = 0;
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (!CPU_ISSET(c, &saved_)) continue;
+      if (seen++ != thread_index) continue;
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(c, &one);
+      pinned_ = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
+      return;
+    }
+  }
+  ~PinScope() {
+    if (pinned_) pthread_setaffinity_np(pthread_self(), sizeof saved_, &saved_);
+  }
+
+ private:
+  cpu_set_t saved_;
+  bool pinned_ = false;
 };
 }  // namespace
 

@@ -101,6 +101,7 @@ void BM_handoff_dpdk(benchmark::State& state) {
   if (!lcore.ok()) return state.SkipWithError("rte_thread_register failed: no per-lcore cache");
   rte_mbuf* ms[kHandoffBurst];
   bool producer = state.thread_index() == 0;
+  PinScope pin(state.thread_index());
   for (auto _ : state) {
     if (producer) {
       while (rte_pktmbuf_alloc_bulk(mp, ms, kHandoffBurst) != 0) sched_yield();
@@ -113,7 +114,63 @@ void BM_handoff_dpdk(benchmark::State& state) {
   state.SetItemsProcessed(producer ? state.iterations() * kHandoffBurst : 0);
 }
 
+template <unsigned B>
+void BM_driver_dpdk(benchmark::State& state) {
+  rte_mempool* mp = g_ready ? pools().mbufs : nullptr;
+  if (!usable(state, mp)) return;
+  LcoreScope lcore;
+  if (!lcore.ok()) return state.SkipWithError("rte_thread_register failed: no per-lcore cache");
+  std::vector<rte_mbuf*> ring(kInFlight);
+  for (unsigned i = 0; i < kInFlight; i += B) {
+    if (rte_pktmbuf_alloc_bulk(mp, &ring[i], B) != 0) return state.SkipWithError("rte_mempool exhausted");
+    for (unsigned j = i; j < i + B; ++j) *rte_pktmbuf_append(ring[j], kAppend) = static_cast<char>(j);
+  }
+  unsigned head = 0, sum = 0;
+  for (auto _ : state) {
+    rte_mbuf** slot = &ring[head];
+    for (unsigned i = 0; i < B; ++i) sum += *rte_pktmbuf_mtod(slot[i], unsigned char*);
+    rte_pktmbuf_free_bulk(slot, B);
+    if (rte_pktmbuf_alloc_bulk(mp, slot, B) != 0) return state.SkipWithError("rte_mempool exhausted");
+    for (unsigned i = 0; i < B; ++i) *rte_pktmbuf_append(slot[i], kAppend) = static_cast<char>(i);
+    head = (head + B) % kInFlight;
+  }
+  benchmark::DoNotOptimize(sum);
+  rte_pktmbuf_free_bulk(ring.data(), kInFlight);
+  state.SetItemsProcessed(state.iterations() * B);
+}
+
+template <unsigned B>
+void BM_driver2_dpdk(benchmark::State& state) {
+  static Fifo q;
+  rte_mempool* mp = g_ready ? pools().mbufs : nullptr;
+  if (!usable(state, mp)) return;
+  LcoreScope lcore;
+  if (!lcore.ok()) return state.SkipWithError("rte_thread_register failed: no per-lcore cache");
+  rte_mbuf* ms[B];
+  bool rx = state.thread_index() == 0;
+  unsigned sum = 0;
+  PinScope pin(state.thread_index());
+  for (auto _ : state) {
+    if (rx) {
+      while (rte_pktmbuf_alloc_bulk(mp, ms, B) != 0) sched_yield();
+      for (unsigned i = 0; i < B; ++i) *rte_pktmbuf_append(ms[i], kAppend) = static_cast<char>(i);
+      q.push(reinterpret_cast<void**>(ms), B);
+    } else {
+      q.pop(reinterpret_cast<void**>(ms), B);
+      for (unsigned i = 0; i < B; ++i) sum += *rte_pktmbuf_mtod(ms[i], unsigned char*);
+      rte_pktmbuf_free_bulk(ms, B);
+    }
+  }
+  benchmark::DoNotOptimize(sum);
+  state.SetItemsProcessed(rx ? state.iterations() * B : 0);
+}
+
 }  // namespace
+
+void dpdk_fini() {
+  if (g_ready) rte_eal_cleanup();
+  g_ready = false;
+}
 
 bool dpdk_init(const std::string& args, std::string* why) {
   std::vector<std::string> words{"pktpool_bench"};
@@ -135,6 +192,11 @@ bool dpdk_init(const std::string& args, std::string* why) {
   return true;
 }
 
+BENCHMARK_TEMPLATE(BM_driver_dpdk, 1);
+BENCHMARK_TEMPLATE(BM_driver_dpdk, 4);
+BENCHMARK_TEMPLATE(BM_driver_dpdk, 32);
+BENCHMARK_TEMPLATE(BM_driver2_dpdk, 1)->Threads(2);
+BENCHMARK_TEMPLATE(BM_driver2_dpdk, 32)->Threads(2);
 BENCHMARK_TEMPLATE(BM_getput_dpdk, 1)->Apply(thread_counts);
 BENCHMARK_TEMPLATE(BM_getput_dpdk, 4)->Apply(thread_counts);
 BENCHMARK_TEMPLATE(BM_getput_dpdk, 32)->Apply(thread_counts);

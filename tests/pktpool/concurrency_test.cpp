@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "hugemem/pktpool/mbuf.h"
@@ -67,7 +68,10 @@ TEST(PktConcurrency, RingPassesEveryTokenOnceAndKeepsEachProducersOrder) {
 }
 
 // Producers allocate mbufs, stamp them, and pass them through a ring to consumers, which check
-// the stamp and free them. At the end every element is back, exactly once.
+// the stamp and free them (consumer 0 a burst at a time with free_bulk, consumer 1 one by one).
+// Every third burst goes as indirect clones instead: the producer frees its direct mbufs at
+// once, so the consumer's free of a clone is what gives the direct one back, on another thread.
+// At the end every element is back, exactly once.
 void pass_mbufs(Debug debug) {
   constexpr int kPackets = 100000;
   constexpr int kProducers = 2, kConsumers = 2;
@@ -78,6 +82,7 @@ void pass_mbufs(Debug debug) {
   Ring wire(512);
   std::atomic<int> delivered{0};
   std::atomic<int> bad{0};
+  std::atomic<std::uint64_t> clones{0};
   std::vector<std::thread> threads;
   for (int p = 0; p < kProducers; ++p)
     threads.emplace_back([&, p] {
@@ -94,6 +99,20 @@ void pass_mbufs(Debug debug) {
           std::memcpy(d, &m, sizeof m);  // its own address: a duplicate would be overwritten
           d[sizeof m] = static_cast<char>(p);
         }
+        if (sent % 3 == 1) {
+          Mbuf* cl[8];
+          std::uint32_t k = 0;
+          for (; k < n && (cl[k] = Mbuf::clone(burst[k], *pool)); ++k) {
+          }
+          if (k < n) {  // the pool ran short: keep the clones made, send the rest direct
+            clones += k;
+            for (std::uint32_t i = 0; i < k; ++i) Mbuf::free(std::exchange(burst[i], cl[i]));
+          } else {
+            clones += n;
+            Mbuf::free_bulk(burst, n);  // the clones hold them now
+            std::memcpy(burst, cl, sizeof(Mbuf*) * n);
+          }
+        }
         std::uint32_t off = 0;
         while (off < n) {
           off += wire.enqueue_burst(reinterpret_cast<void**>(burst) + off, n - off);
@@ -103,7 +122,7 @@ void pass_mbufs(Debug debug) {
       }
     });
   for (int c = 0; c < kConsumers; ++c)
-    threads.emplace_back([&] {
+    threads.emplace_back([&, c] {
       void* got[8];
       while (delivered.load() < kPackets * kProducers) {
         std::uint32_t n = wire.dequeue_burst(got, 8);
@@ -112,9 +131,11 @@ void pass_mbufs(Debug debug) {
           auto* m = static_cast<Mbuf*>(got[i]);
           Mbuf* stamp;
           std::memcpy(&stamp, m->mtod(), sizeof stamp);
-          if (stamp != m || m->data_len != sizeof(Mbuf*) + 1 || m->pool != pool.get()) ++bad;
-          Mbuf::free(m);
+          Mbuf* owner = m->is_indirect() ? m->direct() : m;
+          if (stamp != owner || m->data_len != sizeof(Mbuf*) + 1 || m->pool != pool.get()) ++bad;
+          if (c == 1) Mbuf::free(m);
         }
+        if (c == 0) Mbuf::free_bulk(reinterpret_cast<Mbuf* const*>(got), n);
         delivered += n;
       }
     });
@@ -126,8 +147,9 @@ void pass_mbufs(Debug debug) {
   EXPECT_EQ(s.in_ring, 2048u) << "the exited threads' caches came back";
   EXPECT_EQ(s.threads, 0u);
   EXPECT_EQ(s.debug_errors, 0u);
-  EXPECT_EQ(s.get_objs, std::uint64_t{kPackets} * kProducers);
-  EXPECT_EQ(s.put_objs, std::uint64_t{kPackets} * kProducers);
+  EXPECT_GT(clones.load(), std::uint64_t{kPackets} / 10) << "clones went through too";
+  EXPECT_EQ(s.get_objs, std::uint64_t{kPackets} * kProducers + clones.load());
+  EXPECT_EQ(s.put_objs, std::uint64_t{kPackets} * kProducers + clones.load());
   // Every element accounted for: this thread can take all of them, each once.
   std::vector<void*> all(2048);
   ASSERT_EQ(pool->get_bulk(all.data(), 2048), Status::Ok);

@@ -9,13 +9,14 @@
 #include <cstring>
 
 #include "hugemem/pktpool/mbuf.h"
+#include "os/os.h"  // the test reads the page layer (lib/ is a private include path here)
 #include "pool_helpers.h"
 #include "proc_helpers.h"
 
 namespace {
 
 using namespace hm::pkt;
-using hm::os::Backing;
+using hm::pkt::Backing;
 
 // Raises the kernel's pool of `page`-sized hugepages by n for its lifetime and takes back what
 // it added. `got` is what the kernel actually added (short, even 0, when physical memory is
@@ -126,7 +127,7 @@ TEST(PktHugepage, TwoMegPagesAreOneChunkEachAndNoElementStraddlesTwo) {
   Reservation r(hm::os::k2M, 4);
   if (r.got() < 4 || r.free() < 4)
     GTEST_SKIP() << "the kernel could not reserve four 2 MiB pages (got " << r.got() << ")";
-  auto p = Pool::create(pa_config(3000, Backing::Huge2M));  // 910 mbufs a page: 4 pages
+  auto p = Pool::create(pa_config(3000, Backing::Huge2M));  // 885 mbufs of 37 lines a page: 4 pages
   ASSERT_TRUE(p) << std::strerror(errno);
   EXPECT_EQ(p->backing(), Backing::Huge2M);
   EXPECT_EQ(test::vma_of(p->element(0)).kernel_page, hm::os::k2M) << "smaps: the mapping is on 2 MiB pages";
@@ -148,9 +149,10 @@ TEST(PktHugepage, TwoMegPagesAreOneChunkEachAndNoElementStraddlesTwo) {
   });
   // A VFIO remap of one chunk moves exactly that chunk's mbufs.
   p->set_iova(2, 0x40000000);
-  auto* m = static_cast<Mbuf*>(p->element(2 * 910 + 5));
+  const std::size_t per = hm::os::k2M / p->elt_size();
+  auto* m = static_cast<Mbuf*>(p->element(2 * per + 5));
   EXPECT_EQ(m->buf_iova, 0x40000000u + (static_cast<char*>(m->buf_addr) - static_cast<char*>(p->chunks()[2].va)));
-  auto* before = static_cast<Mbuf*>(p->element(2 * 910 - 1));
+  auto* before = static_cast<Mbuf*>(p->element(2 * per - 1));
   EXPECT_EQ(before->buf_iova, test::pagemap_pa(before->buf_addr));
 }
 

@@ -6,13 +6,14 @@
 #include <cstring>
 
 #include "hugemem/pktpool/pktpool.h"
+#include "os/os.h"  // the test reads the page layer (lib/ is a private include path here)
 #include "pool_helpers.h"
 #include "proc_helpers.h"
 
 namespace {
 
 using namespace hm::pkt;
-using hm::os::Backing;
+using hm::pkt::Backing;
 
 TEST(PktPlacement, ReportedBackingIsWhatTheKernelShows) {
   for (Backing best : {Backing::THP, Backing::Small}) {

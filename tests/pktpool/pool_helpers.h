@@ -14,7 +14,7 @@ inline Config raw_config(std::uint32_t count, std::uint32_t elt_size, std::uint3
   c.count = count;
   c.elt_size = elt_size;
   c.cache_size = cache_size;
-  c.best = os::Backing::THP;
+  c.best = Backing::THP;
   return c;
 }
 

@@ -4,10 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "os/os.h"  // the test reads the page layer (lib/ is a private include path here)
 #include "pool_helpers.h"
 
 namespace {
@@ -44,7 +48,7 @@ TEST(PktPool, ElementsAreCacheLineAlignedDistinctAndIndexable) {
   ASSERT_TRUE(p);
   EXPECT_EQ(p->count(), 1000u);
   EXPECT_EQ(p->elt_size(), 128u) << "100 bytes round up to two cache lines";
-  EXPECT_TRUE(p->backing() == hm::os::Backing::THP || p->backing() == hm::os::Backing::Small);
+  EXPECT_TRUE(p->backing() == Backing::THP || p->backing() == Backing::Small);
   std::set<void*> seen;
   p->for_each([&](void* e, std::size_t i) {
     EXPECT_EQ(reinterpret_cast<std::uintptr_t>(e) % kCacheLine, 0u);
@@ -287,9 +291,21 @@ TEST(PktPool, PoolsBeyondTheCachedLimitWorkUncached) {
     ASSERT_EQ(pools.back()->get(&o), Status::Ok);
     EXPECT_EQ(pools.back()->put(o), Status::Ok);
     if (pools.back()->thread_stats().get_objs == 0) ++uncached;
+    EXPECT_EQ(pools.back()->cached(), pools.back()->thread_stats().get_objs == 1);
     EXPECT_EQ(pools.back()->stats().get_objs, 1u);
   }
   EXPECT_GE(uncached, 6);
+  std::string why;
+  {
+    char* buf = nullptr;
+    std::size_t len = 0;
+    std::FILE* f = open_memstream(&buf, &len);
+    pools.back()->dump(f);
+    std::fclose(f);
+    why.assign(buf, len);
+    std::free(buf);
+  }
+  EXPECT_NE(why.find("cached-pool slots were taken"), std::string::npos) << why;
 }
 
 TEST(PktPool, VaModeIovaIsTheAddressUntilVfioRemapsAChunk) {
@@ -305,7 +321,8 @@ TEST(PktPool, VaModeIovaIsTheAddressUntilVfioRemapsAChunk) {
   EXPECT_EQ(p->iova_of(e + 5), reinterpret_cast<std::uintptr_t>(e + 5));
   p->set_iova(0, 0x10000000);
   EXPECT_EQ(p->chunks()[0].iova, 0x10000000u);
-  EXPECT_EQ(p->iova_of(e + 5), 0x10000000u + 777 * 256 + 5);
+  EXPECT_EQ(p->elt_size(), 320u) << "256 bytes are 4 lines: spread to 5";
+  EXPECT_EQ(p->iova_of(e + 5), 0x10000000u + 777 * 320 + 5);
 }
 
 TEST(PktPool, StatusNames) {

@@ -18,7 +18,7 @@ std::unique_ptr<hm::pkt::Pool> make_pool(std::uint32_t count = 1024, std::uint16
   c.name = "e1000-test";
   c.count = count;
   c.data_room = data_room;
-  c.best = hm::os::Backing::Small;
+  c.best = hm::pkt::Backing::Small;
   c.cache_size = 0;  // every mbuf is countable in the ring
   return hm::pkt::Pool::create(c);
 }

@@ -8,13 +8,22 @@ mount -t devtmpfs dev /dev
 mkdir -p /dev/hugepages && mount -t hugetlbfs none /dev/hugepages
 ulimit -l unlimited
 
-# hm_setup NICS: loads the vfio modules and binds every e1000 (8086:100e) to vfio-pci.
+# hm_setup NICS [kernel]: loads the vfio modules and binds every e1000 (8086:100e) to vfio-pci;
+# with "kernel", loads the kernel's e1000 driver instead and leaves the NICs to it.
 hm_setup() {
   for m in irqbypass vfio vfio_virqfd vfio_iommu_type1 vfio-pci-core vfio-pci; do
     insmod /mods/$m.ko || echo "@@HM-VM WARN insmod $m failed"
   done
   bound=
+  if [ "${2:-}" = kernel ]; then
+    insmod /mods/e1000.ko || echo "@@HM-VM WARN insmod e1000 failed"
+    for d in /sys/bus/pci/devices/*; do
+      [ "$(cat $d/vendor)" = 0x8086 ] && [ "$(cat $d/device)" = 0x100e ] || continue
+      bound="$bound ${d##*/}($(basename "$(readlink $d/driver)" 2>/dev/null))"
+    done
+  fi
   for d in /sys/bus/pci/devices/*; do
+    [ "${2:-}" = kernel ] && break
     [ "$(cat $d/vendor)" = 0x8086 ] && [ "$(cat $d/device)" = 0x100e ] || continue
     bdf=${d##*/}
     echo vfio-pci >$d/driver_override

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -29,8 +30,6 @@
 #include <vector>
 
 #include "hugemem/pktpool/ring.h"
-#include "os/os.h"
-#include "page/region.h"
 
 namespace hm::pkt {
 
@@ -46,6 +45,16 @@ enum class Status : int {
   Invalid,    // more requested or put back than the pool holds
 };
 const char* status_name(Status s);
+
+// What backs a pool's memory, best first: the fallback order of Config::best (the page layer's
+// own order; this header does not expose the page layer).
+enum class Backing : std::uint8_t {
+  Huge1G,  // hugetlb pages of 1 GiB
+  Huge2M,  // hugetlb pages of 2 MiB
+  THP,     // transparent huge pages (4 KiB pages advised MADV_HUGEPAGE)
+  Small,   // plain 4 KiB pages
+};
+const char* backing_name(Backing b);  // "1GiB-hugetlb", "2MiB-hugetlb", "THP", "4KiB"
 
 // Where IOVAs come from.
 enum class IovaMode : std::uint8_t {
@@ -65,21 +74,29 @@ enum class Debug : std::uint8_t {
 struct Config {
   const char* name = "pktpool";  // labels the mapping in /proc/PID/maps and the messages
   std::uint32_t count = 0;       // elements (>= 1)
-  // Raw pools: bytes per element (rounded up to a cache line). 0 makes an mbuf pool whose
-  // elements are an Mbuf header + headroom + data_room bytes of buffer.
+  // Raw pools: bytes per element (rounded up to a cache line; an element of more than two lines
+  // gets an odd number of lines, one more when even, so that the same line of every element
+  // spreads over all of the CPU cache's sets). 0 makes an mbuf pool whose elements are an Mbuf
+  // header + headroom + data_room bytes of buffer (spread the same way).
   std::uint32_t elt_size = 0;
   std::uint16_t headroom = 128;    // mbuf pools: bytes before the data on alloc
   std::uint16_t data_room = 2048;  // mbuf pools: bytes after the headroom (buf_len = sum < 64 KiB)
+  std::uint16_t priv_size = 0;     // mbuf pools: private area between header and buffer, a multiple of 8
   std::uint32_t cache_size = 256;  // per-thread cache target, objects; 0 = no caches; <= kMaxCacheSize
-  int node = -1;                   // NUMA node to bind to, < os::machine().numa_nodes; -1 = none
-  os::Backing best = os::Backing::Huge1G;  // best backing tried; falls back to worse ones
+  int node = -1;                   // NUMA node to bind to, one the machine has; -1 = none
+  Backing best = Backing::Huge1G;  // best backing tried; falls back to worse ones
   IovaMode iova = IovaMode::VA;
   Debug debug = Debug::Off;
+  // Run once on every element at creation, in index order, before the pool hands any out
+  // (rte_mempool_obj_iter's callback); for an mbuf pool, after the header is set up.
+  void (*obj_init)(Pool& pool, void* obj, std::uint32_t index, void* arg) = nullptr;
+  void* obj_init_arg = nullptr;
 };
 
 inline constexpr std::uint32_t kMaxCacheSize = 512;
-// Pools alive at once that get per-thread caches; further pools work, uncached.
-inline constexpr std::uint32_t kMaxCachedPools = 64;
+// Pools alive at once that get per-thread caches (a TLS slot each: 16 bytes per thread per
+// slot). Further pools work, uncached: cached() says so and dump() says why.
+inline constexpr std::uint32_t kMaxCachedPools = 1024;
 
 // One IOVA-contiguous range of the pool (see "chunk" above); what VFIO maps for a device.
 struct MemChunk {
@@ -107,8 +124,9 @@ struct PoolStats : ThreadStats {
 
 namespace detail {
 // A thread's cache for one pool. Written only by its thread; the counters are relaxed atomics
-// (plain adds on x86) so that stats() may read them from another thread.
-struct alignas(kCacheLine) Cache {
+// (plain adds on x86) so that stats() may read them from another thread. Two lines each, so that
+// the adjacent-line prefetcher never pairs two threads' caches.
+struct alignas(2 * kCacheLine) Cache {
   // Line 0: everything the fast path reads or writes.
   std::uint32_t len = 0;           // free elements in objs[0, len); objs[len-1] is the hottest
   std::uint32_t size = 0;          // target level; requests above it bypass the cache
@@ -199,7 +217,10 @@ class Pool {
   // Index of the element starting at p, or npos when p is not one (O(1), divides).
   static constexpr std::size_t npos = ~std::size_t{0};
   std::size_t index_of(const void* p) const;
-  bool contains(const void* p) const { return region_.contains(p); }
+  bool contains(const void* p) const {
+    auto* c = static_cast<const char*>(p);
+    return c >= base_ && c < base_ + region_size_;
+  }
   template <class F>  // f(void* element, std::size_t index), every element, free or not
   void for_each(F&& f) const {
     for (std::size_t i = 0; i < count_; ++i) f(element(i), i);
@@ -217,15 +238,24 @@ class Pool {
   }
 
   // ---- what it is ----
+  // The live pool of that name (the oldest one when several share it); nullptr when none. Names
+  // need not be unique (unlike DPDK's). The pointer is good while that pool lives: destroying a
+  // pool is its owner's business, as with rte_mempool_lookup.
+  static Pool* lookup(const char* name);
+  // Everything below, the chunks and the statistics, in a few lines (rte_mempool_dump).
+  void dump(std::FILE* f) const;
   const std::string& name() const { return name_; }
-  os::Backing backing() const { return region_.backing(); }
+  Backing backing() const { return backing_; }
   int node() const { return node_; }  // the node the memory is bound to (preferred); -1: none
   IovaMode iova_mode() const { return iova_mode_; }
   Debug debug() const { return debug_; }
   bool is_mbuf_pool() const { return buf_len_ != 0; }
   std::uint16_t headroom() const { return headroom_; }
   std::uint16_t buf_len() const { return buf_len_; }  // mbuf pools: headroom + data room
+  std::uint16_t priv_size() const { return priv_size_; }  // mbuf pools: private area per mbuf
   std::uint32_t cache_size() const { return cache_size_; }
+  // Whether threads get caches: cache_size > 0 and one of the kMaxCachedPools slots was free.
+  bool cached() const { return epoch_ != kNoEpoch; }
 
   // ---- statistics ----
   PoolStats stats() const;
@@ -233,7 +263,7 @@ class Pool {
 
  private:
   friend struct Mbuf;
-  Pool() = default;
+  Pool();
   // Creation (pool.cpp): map the region and fill chunks_ and the layout fields.
   bool map_va(const Config& cfg);
   bool map_pa(const Config& cfg);
@@ -288,11 +318,16 @@ class Pool {
   std::uint32_t cache_size_ = 0;
   std::uint16_t headroom_ = 0;
   std::uint16_t buf_len_ = 0;
+  std::uint16_t priv_size_ = 0;
   IovaMode iova_mode_ = IovaMode::VA;
   int node_ = -1;
 
   std::unique_ptr<Ring> ring_;
-  page::Region region_;
+  // The mapping (a page-layer region, pool.cpp): base_ .. base_ + region_size_.
+  struct Memory;
+  std::unique_ptr<Memory> memory_;
+  std::size_t region_size_ = 0;
+  Backing backing_ = Backing::Small;
   std::vector<MemChunk> chunks_;
   std::string name_;
   // Debug mode: one byte per element, 1 while the element is out (held by a user).

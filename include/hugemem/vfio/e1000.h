@@ -8,10 +8,10 @@
 // written once, last (QEMU's model holds received frames for a second after every RCTL write).
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "hugemem/vfio/nic.h"
-#include "page/region.h"
 
 namespace hm::vfio {
 
@@ -61,12 +61,13 @@ class E1000 final : public Nic {
   NicOptions opt_;
   MacAddr mac_{};
 
-  page::Region ring_mem_;  // RX descriptors, then TX descriptors
+  struct RingMem;                     // the rings' memory: a page-layer region (e1000.cpp)
+  std::unique_ptr<RingMem> ring_mem_;  // RX descriptors, then TX descriptors
   std::uint64_t ring_iova_ = 0;
   volatile e1000::RxDesc* rx_ = nullptr;
   volatile e1000::TxDesc* tx_ = nullptr;
   std::vector<pkt::Mbuf*> rx_bufs_;  // the mbuf behind each RX descriptor
-  std::vector<pkt::Mbuf*> tx_bufs_;  // the segment behind each TX descriptor until it is sent
+  std::vector<pkt::Mbuf*> tx_bufs_;  // each packet until sent, at its last (EOP) descriptor
   std::uint16_t rx_mask_ = 0, tx_mask_ = 0;
   std::uint16_t rx_next_ = 0;   // next RX descriptor to look at
   std::uint16_t tx_tail_ = 0;   // next free TX descriptor (what TDT is set to)

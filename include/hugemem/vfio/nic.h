@@ -72,6 +72,22 @@ class BarIo final : public RegIo {
 // Maps every chunk of `pool` for device DMA and points the pool's IOVAs (iova_of, the mbufs'
 // buf_iova) at the device addresses; unmaps on destruction. The pool must outlive it, and no
 // device may still be using the pool's memory when it goes.
+// ---- NUMA placement: a pool on its NIC's node ----
+// The NUMA node of a PCI device from sysfs (its numa_node file); -1 when the platform does not
+// say (one-node machines, or firmware without proximity data) or the device is not there.
+int pci_numa_node(const std::string& bdf, const std::string& sysfs = "/sys/bus/pci/devices");
+// Where place_on_device put a pool, and why (for the caller to report).
+struct Placement {
+  int node = -1;    // the Config::node now set; -1: not bound to a node
+  std::string why;  // e.g. "node 1: the NIC's node (sysfs numa_node of 0000:41:00.0)"
+};
+// Fills cfg.node from the device `bdf` unless the caller chose one (cfg.node >= 0): the node the
+// device sits on when the machine has it, else none.
+Placement place_on_device(pkt::Config& cfg, const std::string& bdf,
+                          const std::string& sysfs = "/sys/bus/pci/devices");
+// The node the page holding `p` is on now (move_pages); -1 when not known (not faulted in).
+int page_node(const void* p);
+
 class PoolDma {
  public:
   PoolDma(DmaSpace& dma, pkt::Pool& pool);
