@@ -62,6 +62,9 @@ bool shrink(void* addr, std::size_t size, std::size_t new_size);
 // back as zeros. Requires addr and size aligned to the backing's granule for hugetlb mappings.
 bool decommit(void* addr, std::size_t size);
 
+// Makes [addr, addr+size) read-write or inaccessible (mprotect); the memory stays as it is.
+bool protect(void* addr, std::size_t size, bool read_write);
+
 // Keeps [addr, addr+size) on 4 KiB pages (MADV_NOHUGEPAGE) inside a THP-advised mapping:
 // for sparse metadata, where a fault would otherwise zero and pin a whole 2 MiB page.
 bool no_hugepages(void* addr, std::size_t size);
