@@ -1,5 +1,7 @@
 #include "slab/report.h"
 
+#include <cstdint>
+
 #include "os/env.h"
 #include "slab/slab.h"
 
@@ -44,6 +46,13 @@ void report_write_after_free(const void* obj, const Slab* s, std::size_t offset)
   hm::os::Message m;
   m << "hugemem: write after free into " << obj << " at offset " << static_cast<std::uint64_t>(offset);
   finish(m, s);
+}
+
+void report_large_write_after_free(const void* p, std::size_t bytes, std::size_t offset) {
+  hm::os::Message m;
+  m << "hugemem: write after free into the large block " << p << " at offset " << static_cast<std::uint64_t>(offset)
+    << " (large block, " << static_cast<std::uint64_t>(bytes) << " bytes)";
+  finish(m, nullptr);
 }
 
 }  // namespace hm::slab

@@ -15,5 +15,7 @@ struct Slab;
 [[noreturn]] void report_size_mismatch(const void* p, std::size_t given, std::size_t actual, const Slab* s = nullptr);
 [[noreturn]] void report_corrupted_freelist(const void* obj, const Slab* s);
 [[noreturn]] void report_write_after_free(const void* obj, const Slab* s, std::size_t offset);
+// A freed large block (of `bytes`) was written at `offset` while kept for reuse.
+[[noreturn]] void report_large_write_after_free(const void* p, std::size_t bytes, std::size_t offset);
 
 }  // namespace hm::slab

@@ -91,7 +91,7 @@ struct alignas(64) Slab {
   bool contains_object(const void* p) const {
     std::uintptr_t off = reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(begin);
     // Divisibility by multiplication (Lemire, Kaser, Kurz 2019), exact for 32-bit offsets.
-    return off < span && off * div_magic <= div_magic - 1;
+    return off < span && off * div_magic < div_magic;
   }
   bool in_span(const void* p) const {
     return static_cast<std::uintptr_t>(static_cast<const char*>(p) - begin) < span;
