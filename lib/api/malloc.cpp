@@ -8,6 +8,7 @@
 #include "api/block.h"
 #include "api/export.h"
 #include "api/runtime.h"
+#include "api/secure.h"
 #include "hugemem/hugemem.h"
 #include "page/direct.h"
 #include "page/heap.h"
@@ -75,6 +76,10 @@ void* alloc_small(ThreadHeap* h, int c) {
 __attribute__((noinline)) void* malloc_slow(std::size_t n) noexcept {
   ThreadHeap* h = heap();
   if (!h) return nullptr;
+  if (__builtin_expect(secure::g_on, 0)) {
+    int c = secure::class_for(n, 1);
+    return c >= 0 ? secure::alloc_small(h, c, n) : alloc_large(h, n, 1, nullptr);
+  }
   if (n <= kSmallMax) return alloc_small(h, slab::class_of(n));
   return alloc_large(h, n, 1, nullptr);
 }
@@ -96,6 +101,13 @@ void free_large(const Block& b, void* p) {
 
 __attribute__((noinline)) void free_slow(void* p) noexcept {
   Block b = resolve(p, "free");
+  if (__builtin_expect(secure::g_on, 0) && b.kind != Block::Direct) {
+    int saved = errno;
+    if (b.kind == Block::Large) slab::count_large(heap_for_free(), -static_cast<std::int64_t>(b.usable));
+    secure::free(b, p);
+    errno = saved;
+    return;
+  }
   if (b.kind == Block::Small) {
     if (slab::g_checked) slab::fill_freed(b.slab, static_cast<slab::FreeObj*>(p));
     heap_for_free()->free(b.slab, static_cast<slab::FreeObj*>(p));
@@ -115,7 +127,8 @@ void* aligned_impl(std::size_t align, std::size_t n) {
   ThreadHeap* h = heap();
   if (!h) return nullptr;
   if (align <= os::kPageSize) {
-    int c = slab::aligned_class(n, align);
+    int c = secure::g_on ? secure::class_for(n, align) : slab::aligned_class(n, align);
+    if (secure::g_on && c >= 0) return secure::alloc_small(h, c, n);
     if (c >= 0) return alloc_small(h, c);
   }
   return alloc_large(h, n ? n : 1, align, nullptr);
@@ -126,7 +139,8 @@ void check_size(void* p, std::size_t align, std::size_t n) {
   Block b = resolve(p, "free_sized");
   bool ok;
   if (b.kind == Block::Small) {
-    int c = align <= 16 ? (n <= kSmallMax ? slab::class_of(n) : -1) : slab::aligned_class(n, align);
+    int c = secure::g_on ? secure::class_for(n, align)
+            : align <= 16 ? (n <= kSmallMax ? slab::class_of(n) : -1) : slab::aligned_class(n, align);
     ok = c == b.slab->cls;
   } else if (b.kind == Block::Large) {
     ok = pages_for(n ? n : 1) << page::kPageShift == b.usable;
@@ -186,6 +200,14 @@ HM_EXPORT void* hm_realloc(void* p, std::size_t n) noexcept {
     return nullptr;
   }
   Block b = api::resolve(p, "realloc");
+  if (__builtin_expect(api::secure::g_on, 0)) {  // always moves: the canary and quarantine see it all
+    std::size_t old = api::secure::usable(b, p);
+    void* q = hm_malloc(n);
+    if (!q) return nullptr;
+    std::memcpy(q, p, n < old ? n : old);
+    hm_free(p);
+    return q;
+  }
   switch (b.kind) {
     case Block::Small:
       if (n <= slab::kSmallMax && slab::class_of(n) == b.slab->cls) return p;
@@ -280,7 +302,9 @@ HM_EXPORT void* hm_pvalloc(std::size_t n) noexcept {
 }
 
 HM_EXPORT std::size_t hm_usable_size(const void* p) noexcept {
-  return p ? api::resolve(p, "malloc_usable_size").usable : 0;
+  if (!p) return 0;
+  Block b = api::resolve(p, "malloc_usable_size");
+  return __builtin_expect(api::secure::g_on, 0) ? api::secure::usable(b, p) : b.usable;
 }
 
 HM_EXPORT int hm_trim(std::size_t) noexcept {
@@ -301,7 +325,7 @@ HM_EXPORT int hm_owns(const void* p) noexcept {
   if (slab::Slab* s = slab::slab_of(p)) return s->contains_object(p) && !slab::looks_free(s, static_cast<const slab::FreeObj*>(p));
   const page::PageDesc* d = page::desc_in(e, p);
   return d->kind == page::PageKind::Large && reinterpret_cast<std::uintptr_t>(p) % os::kPageSize == 0 &&
-         __atomic_load_n(&d->tag, __ATOMIC_RELAXED) != slab::kCachedTag;
+         __atomic_load_n(&d->tag, __ATOMIC_RELAXED) == 0;  // not kept (kCachedTag) or quarantined
 }
 
 #ifdef HUGEMEM_OVERRIDE

@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "hugemem/hugemem.h"
+#include "api/secure.h"
 #include "os/env.h"
 #include "os/once.h"
 #include "os/os.h"
@@ -40,6 +41,7 @@ void thread_exit(void* arg) {
 // fork(): every lock is taken before and released (parent) or reset (child) after, so the child
 // never inherits a lock held by a thread that does not exist in it. Order: heaps, nodes, pages.
 void before_fork() {
+  secure::lock();
   slab::lock_heaps();
   slab::lock_nodes();
   page::lock_all();
@@ -48,11 +50,13 @@ void after_fork_parent() {
   page::unlock_all();
   slab::unlock_nodes();
   slab::unlock_heaps();
+  secure::unlock();
 }
 void after_fork_child() {
   page::reset_all();
   slab::reset_nodes();
   slab::reset_heaps_after_fork(t_own_heap);
+  secure::reset_lock();
 }
 
 // The fork handlers must be in place before a fork can copy a lock held by another thread. They
@@ -72,6 +76,11 @@ void init() {
   page::configure_from_env();
   slab::g_link_key = os::random_u64();
   slab::g_checked = os::env_flag("HUGEMEM_CHECK", false);
+  secure::g_on = os::env_flag("HUGEMEM_SECURE", secure::g_on);
+  if (secure::g_on) {
+    secure::init();
+    slab::g_checked = true;  // the slow paths, with fill on free and verify on reuse
+  }
   if (os::env_flag("HUGEMEM_SHOW_STATS", false)) g_stats_fd = os::dup_cloexec(2, 3);
   g_key_ok = pthread_key_create(&g_key, thread_exit) == 0;  // a slot in a static table
   g_init.finish();
