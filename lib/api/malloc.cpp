@@ -201,7 +201,7 @@ HM_EXPORT void* hm_realloc(void* p, std::size_t n) noexcept {
   }
   Block b = api::resolve(p, "realloc");
   if (__builtin_expect(api::secure::g_on, 0)) {  // always moves: the canary and quarantine see it all
-    std::size_t old = api::secure::usable(b, p);
+    std::size_t old = api::secure::usable(b, p, "realloc");
     void* q = hm_malloc(n);
     if (!q) return nullptr;
     std::memcpy(q, p, n < old ? n : old);
@@ -304,7 +304,7 @@ HM_EXPORT void* hm_pvalloc(std::size_t n) noexcept {
 HM_EXPORT std::size_t hm_usable_size(const void* p) noexcept {
   if (!p) return 0;
   Block b = api::resolve(p, "malloc_usable_size");
-  return __builtin_expect(api::secure::g_on, 0) ? api::secure::usable(b, p) : b.usable;
+  return __builtin_expect(api::secure::g_on, 0) ? api::secure::usable(b, p, "malloc_usable_size") : b.usable;
 }
 
 HM_EXPORT int hm_trim(std::size_t) noexcept {

@@ -4,7 +4,9 @@
 #include <cstring>
 
 #include "api/runtime.h"
+#include "os/env.h"
 #include "os/os.h"
+#include "page/registry.h"
 #include "page/heap.h"
 #include "page/lock.h"
 #include "slab/free.h"
@@ -140,11 +142,48 @@ FreeObj* shuffle(Slab* s, FreeObj* p) {
   return x;
 }
 
+// SIGSEGV in secure mode: says which of hugemem's inaccessible ranges the address is in, if any.
+void describe_fault(void* addr) {
+  std::uintptr_t e = page::registry_entry(addr);
+  if (!e) return;  // not hugemem's
+  os::Message m;
+  m << "hugemem: invalid access at " << static_cast<const void*>(addr) << ": ";
+  if (page::DirectHeader* d = page::registry_direct(e)) {
+    m << "a guard page of the direct mapping " << static_cast<const void*>(d->user)
+      << (addr < d->user ? " (an underflow)" : " (an overflow)");
+  } else {
+    auto* a = reinterpret_cast<page::Arena*>(e);
+    std::uint32_t idx = a->index_of(addr);
+    if (idx < page::kFirstUsablePage) {
+      m << "the guard before the arena's first block (an underflow)";
+    } else {
+      const char* why = "memory hugemem has not handed out (an overflow or underflow past every live block)";
+      std::uint32_t lo = idx > kLargeMax >> page::kPageShift ? idx - (kLargeMax >> page::kPageShift) : 0;
+      for (std::uint32_t i = idx + 1; i-- > lo && i >= page::kFirstUsablePage;) {
+        const page::PageDesc& pd = a->desc(i);
+        if (pd.kind == page::PageKind::Large) {
+          if (idx < i + pd.count && pd.tag == kQuarantinedTag) {
+            m << "use after free of the large block " << static_cast<const void*>(a->page(i)) << " ("
+              << static_cast<std::uint64_t>(std::size_t{pd.count} << page::kPageShift) << " bytes, freed, in quarantine)";
+            why = nullptr;
+          }
+          break;
+        }
+        if (pd.kind != page::PageKind::Unused) break;
+      }
+      if (why) m << why;
+    }
+  }
+  m << " in thread " << os::thread_id();
+  m.write_to_stderr();
+}
+
 }  // namespace
 
 void init() {
   g_key = os::random_u64();
   g_mark_key = os::random_u64();
+  os::on_segv(describe_fault);
 }
 
 int class_for(std::size_t n, std::size_t align) {
@@ -210,8 +249,10 @@ void free(const Block& b, void* p) {
   for (std::size_t i = 0; i < k; ++i) release_large(out[i], out_bytes[i]);
 }
 
-std::size_t usable(const Block& b, const void* p) {
+std::size_t usable(const Block& b, const void* p, const char* what) {
   if (b.kind != Block::Small) return b.usable;
+  if (static_cast<const FreeObj*>(p)->link == quarantine_mark(p))
+    slab::report_invalid_pointer(p, what, "a freed object in quarantine (use after free)", b.slab);
   std::size_t n = decode_canary(b.slab, p);
   if (n == SIZE_MAX) slab::report_overflow(p, b.slab, SIZE_MAX, b.slab->size - kCanary);
   return n;

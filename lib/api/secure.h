@@ -33,7 +33,8 @@ void* alloc_small(slab::ThreadHeap* h, int c, std::size_t n);
 // should free itself (too big to quarantine).
 void free(const Block& b, void* p);
 // The requested size of a small object (from its canary); b.usable otherwise.
-std::size_t usable(const Block& b, const void* p);
+// `what` names the caller (realloc, malloc_usable_size) in a report.
+std::size_t usable(const Block& b, const void* p, const char* what);
 
 // fork(): the quarantine's lock.
 void lock();

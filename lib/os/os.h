@@ -108,6 +108,11 @@ void yield_cpu();
 // A duplicate of fd at or above `min_fd`, closed on exec; -1 with errno on failure.
 int dup_cloexec(int fd, int min_fd);
 
+// Unless the process already handles SIGSEGV: fn(faulting address) runs when one arrives, then
+// the signal takes its default action (the process dies as it would have). For reports only;
+// fn must be async-signal-safe.
+bool on_segv(void (*fn)(void* addr));
+
 // Physical address of the page holding `p` from /proc/self/pagemap, or 0 when it is not
 // readable (not root, or the page is not present).
 std::uint64_t virt_to_phys(const void* p);

@@ -94,7 +94,8 @@ TEST_F(Hardening, DirectUnderflowBy1MiBFaults) {
 }
 
 // A link forged with the leaked key to point inside the slab, but not at an object start, is
-// still refused before the address is handed out.
+// refused before the address is handed out (a range check alone hands out the interior
+// address, which overlaps a live object).
 TEST_F(Hardening, ForgedInteriorLinkIsCaught) {
   EXPECT_REPORTED(
       {
@@ -109,6 +110,10 @@ TEST_F(Hardening, ForgedInteriorLinkIsCaught) {
         hm_free(q);
         auto link = reinterpret_cast<std::uintptr_t>(target) ^ hm::slab::g_link_key ^ (reinterpret_cast<std::uintptr_t>(q) >> 4);
         std::memcpy(q, &link, sizeof link);  // the overflow from p into q's link
+        // ... and p's own data (the attacker's) makes the target end the list, so that it
+        // would be handed out without another link being decoded.
+        auto end = hm::slab::g_link_key ^ (reinterpret_cast<std::uintptr_t>(target) >> 4);
+        std::memcpy(target, &end, sizeof end);
         void* a = hm_malloc(kSize);
         void* b = hm_malloc(kSize);
         std::fprintf(stderr, "handed out %p %p\n", a, b);

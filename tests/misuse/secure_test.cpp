@@ -120,25 +120,53 @@ TEST_F(Secure, WriteAfterFreeIsCaughtWhenTheObjectLeavesQuarantine) {
       "freeing (0x[0-9a-f]+)\n.*hugemem: write after free into \\3 at offset 10");
 }
 
+// A fault in secure mode is described (what, where, thread) before the signal kills.
+#define EXPECT_FAULT_REPORTED(stmt, what) \
+  EXPECT_EXIT(hm_misuse::on_thread([&] { stmt; }), ::testing::KilledBySignal(SIGSEGV), hm_misuse::report(what))
+
 TEST_F(Secure, LargeUseAfterFreeFaults) {
-  EXPECT_EXIT(hm_misuse::on_thread([] {
-                auto* p = static_cast<volatile char*>(hm_malloc(256 * 1024));
-                p[100] = 1;
-                hm_free(const_cast<char*>(p));
-                p[100] = 2;
-                std::fprintf(stderr, "the write landed\n");
-              }),
-              ::testing::KilledBySignal(SIGSEGV), "misuse in thread");
+  EXPECT_FAULT_REPORTED(
+      {
+        auto* p = static_cast<volatile char*>(hm_malloc(256 * 1024));
+        p[100] = 1;
+        hm_free(const_cast<char*>(p));
+        freed(const_cast<char*>(p));
+        p[5000] = 2;
+        std::fprintf(stderr, "the write landed\n");
+      },
+      "freeing (0x[0-9a-f]+)\n.*hugemem: invalid access at 0x[0-9a-f]+: use after free of the large block \\3 \\(262144 bytes, freed, in quarantine\\)");
 }
 
 TEST_F(Secure, LargeReadAfterFreeFaults) {
-  EXPECT_EXIT(hm_misuse::on_thread([] {
-                auto* p = static_cast<volatile char*>(hm_malloc(64 * 1024));
-                p[0] = 1;
-                hm_free(const_cast<char*>(p));
-                std::fprintf(stderr, "read %d\n", p[0]);
-              }),
-              ::testing::KilledBySignal(SIGSEGV), "misuse in thread");
+  EXPECT_FAULT_REPORTED(
+      {
+        auto* p = static_cast<volatile char*>(hm_malloc(64 * 1024));
+        p[0] = 1;
+        hm_free(const_cast<char*>(p));
+        std::fprintf(stderr, "read %d\n", p[0]);
+      },
+      "hugemem: invalid access at 0x[0-9a-f]+: use after free of the large block 0x[0-9a-f]+ \\(65536 bytes");
+}
+
+TEST_F(Secure, OverflowBy1MiBFaultsAndIsDescribed) {
+  EXPECT_FAULT_REPORTED(
+      {
+        auto* p = static_cast<volatile char*>(hm_malloc(32));
+        p[32 + (1 << 20)] = 1;
+        std::fprintf(stderr, "the write landed\n");
+      },
+      "hugemem: invalid access at 0x[0-9a-f]+: memory hugemem has not handed out");
+}
+
+TEST_F(Secure, UseAfterReallocIsCaught) {
+  EXPECT_REPORTED(
+      {
+        void* p = hm_malloc(100);
+        void* q = hm_realloc(p, 50);  // always moves in secure mode
+        std::fprintf(stderr, "%p\n", q);
+        hm_realloc(p, 200);
+      },
+      "hugemem: invalid pointer 0x[0-9a-f]+ passed to realloc: a freed object in quarantine \\(use after free\\)");
 }
 
 TEST_F(Secure, LargeDoubleFreeIsCaught) {
