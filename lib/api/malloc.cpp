@@ -66,6 +66,17 @@ void* alloc_large(ThreadHeap* h, std::size_t n, std::size_t align, bool* zeroed)
   return p;
 }
 
+// Secure mode's large blocks: 8 bytes more for the canary at the block's end (api/secure.h).
+void* alloc_large_secure(ThreadHeap* h, std::size_t n, std::size_t align) {
+  if (n > kMaxRequest - 8) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  void* p = alloc_large(h, n + 8, align, nullptr);
+  if (p) secure::mark_large(p, n);
+  return p;
+}
+
 // Every small allocation outside the fast path (and all of them in checked mode).
 void* alloc_small(ThreadHeap* h, int c) {
   void* p = h->alloc(c);
@@ -78,7 +89,7 @@ __attribute__((noinline)) void* malloc_slow(std::size_t n) noexcept {
   if (!h) return nullptr;
   if (__builtin_expect(secure::g_on, 0)) {
     int c = secure::class_for(n, 1);
-    return c >= 0 ? secure::alloc_small(h, c, n) : alloc_large(h, n, 1, nullptr);
+    return c >= 0 ? secure::alloc_small(h, c, n) : alloc_large_secure(h, n, 1);
   }
   if (n <= kSmallMax) return alloc_small(h, slab::class_of(n));
   return alloc_large(h, n, 1, nullptr);
@@ -131,6 +142,7 @@ void* aligned_impl(std::size_t align, std::size_t n) {
     if (secure::g_on && c >= 0) return secure::alloc_small(h, c, n);
     if (c >= 0) return alloc_small(h, c);
   }
+  if (secure::g_on) return alloc_large_secure(h, n ? n : 1, align);
   return alloc_large(h, n ? n : 1, align, nullptr);
 }
 
@@ -143,7 +155,7 @@ void check_size(void* p, std::size_t align, std::size_t n) {
             : align <= 16 ? (n <= kSmallMax ? slab::class_of(n) : -1) : slab::aligned_class(n, align);
     ok = c == b.slab->cls;
   } else if (b.kind == Block::Large) {
-    ok = pages_for(n ? n : 1) << page::kPageShift == b.usable;
+    ok = pages_for((n ? n : 1) + (secure::g_on ? 8 : 0)) << page::kPageShift == b.usable;
   } else {
     // A direct mapping is its request rounded up to the next 2 MiB (page/direct.cpp).
     ok = n <= b.usable && b.usable - (n ? n : 1) < os::k2M;
@@ -180,7 +192,7 @@ HM_EXPORT void* hm_calloc(std::size_t count, std::size_t size) noexcept {
     errno = ENOMEM;
     return nullptr;
   }
-  if (n <= slab::kSmallMax) {
+  if (n <= slab::kSmallMax || api::secure::g_on) {
     void* p = hm_malloc(n);
     if (p) std::memset(p, 0, n);
     return p;
@@ -322,7 +334,9 @@ HM_EXPORT int hm_owns(const void* p) noexcept {
   std::uintptr_t e = page::registry_entry(p);
   if (!e) return 0;
   if (page::DirectHeader* d = page::registry_direct(e)) return d->magic == page::kDirectMagic && d->user == p;
-  if (slab::Slab* s = slab::slab_of(p)) return s->contains_object(p) && !slab::looks_free(s, static_cast<const slab::FreeObj*>(p));
+  if (slab::Slab* s = slab::slab_of(p))
+    return s->contains_object(p) && !slab::looks_free(s, static_cast<const slab::FreeObj*>(p)) &&
+           !(api::secure::g_on && api::secure::quarantined(p));
   const page::PageDesc* d = page::desc_in(e, p);
   return d->kind == page::PageKind::Large && reinterpret_cast<std::uintptr_t>(p) % os::kPageSize == 0 &&
          __atomic_load_n(&d->tag, __ATOMIC_RELAXED) == 0;  // not kept (kCachedTag) or quarantined

@@ -46,6 +46,27 @@ std::size_t decode_canary(const Slab* s, const void* p) {
   std::uint64_t n = *canary_of(s, p) ^ g_key ^ mix(p);
   return n <= s->size - kCanary ? n : SIZE_MAX;
 }
+// Large blocks: the canary is the block's last word, the fill runs from n up to it.
+std::size_t large_bytes(const void* p) {
+  page::Arena* a = page::Arena::of(p);
+  return std::size_t{a->desc(a->index_of(p)).count} << page::kPageShift;
+}
+std::uint64_t* large_canary(void* p, std::size_t bytes) {
+  return reinterpret_cast<std::uint64_t*>(static_cast<char*>(p) + bytes - kCanary);
+}
+std::size_t decode_large(void* p, std::size_t bytes) {
+  std::uint64_t n = *large_canary(p, bytes) ^ g_key ^ mix(p);
+  return n <= bytes - kCanary ? n : SIZE_MAX;
+}
+void check_large(void* p, std::size_t bytes) {
+  std::size_t n = decode_large(p, bytes);
+  if (n == SIZE_MAX) slab::report_large_overflow(p, bytes, SIZE_MAX, bytes - kCanary);
+  const auto* c = static_cast<const unsigned char*>(p);
+  for (std::size_t i = n; i < bytes - kCanary; ++i) {
+    if (c[i] != kSlackFill) slab::report_large_overflow(p, bytes, n, i);
+  }
+}
+
 // A quarantined object's first word.
 std::uint64_t quarantine_mark(const void* p) { return g_mark_key ^ mix(p) ^ 0x51554152ull; }
 
@@ -203,6 +224,13 @@ void* alloc_small(slab::ThreadHeap* h, int c, std::size_t n) {
   return p;
 }
 
+void mark_large(void* p, std::size_t n) {
+  if (page::registry_direct(page::registry_entry(p))) return;  // direct mappings: guards only
+  std::size_t bytes = large_bytes(p);
+  std::memset(static_cast<char*>(p) + n, kSlackFill, bytes - kCanary - n);
+  *large_canary(p, bytes) = g_key ^ mix(p) ^ n;
+}
+
 void free(const Block& b, void* p) {
   if (b.kind == Block::Small) {
     Slab* s = b.slab;
@@ -232,6 +260,7 @@ void free(const Block& b, void* p) {
     return;
   }
   // Large arena blocks (direct mappings are unmapped by the caller).
+  check_large(p, b.usable);
   if (b.usable > kLargeMax) {
     b.arena->heap()->free(p, 0);
     return;
@@ -250,13 +279,20 @@ void free(const Block& b, void* p) {
 }
 
 std::size_t usable(const Block& b, const void* p, const char* what) {
-  if (b.kind != Block::Small) return b.usable;
+  if (b.kind == Block::Direct) return b.usable;
+  if (b.kind == Block::Large) {
+    std::size_t n = decode_large(const_cast<void*>(p), b.usable);
+    if (n == SIZE_MAX) slab::report_large_overflow(p, b.usable, SIZE_MAX, b.usable - kCanary);
+    return n;
+  }
   if (static_cast<const FreeObj*>(p)->link == quarantine_mark(p))
     slab::report_invalid_pointer(p, what, "a freed object in quarantine (use after free)", b.slab);
   std::size_t n = decode_canary(b.slab, p);
   if (n == SIZE_MAX) slab::report_overflow(p, b.slab, SIZE_MAX, b.slab->size - kCanary);
   return n;
 }
+
+bool quarantined(const void* p) { return static_cast<const FreeObj*>(p)->link == quarantine_mark(p); }
 
 void lock() { g_lock.lock(); }
 void unlock() { g_lock.unlock(); }

@@ -76,6 +76,27 @@ TEST_F(Secure, MediumOverflowIsCaught) {
       "hugemem: heap overflow past the end of 0x[0-9a-f]+ \\(10000 bytes requested\\)");
 }
 
+TEST_F(Secure, LargeOneByteOverflowIsCaught) {
+  EXPECT_REPORTED(
+      {
+        auto* p = static_cast<char*>(hm_malloc(100000));
+        p[100000] = 'x';
+        hm_free(p);
+      },
+      "hugemem: heap overflow past the end of 0x[0-9a-f]+ \\(100000 bytes requested\\): its canary at offset 100000 was overwritten, found when it was freed \\(large block, 102400 bytes\\)");
+}
+
+TEST_F(Secure, LargeMemcpyOverflowBy32BytesIsCaught) {
+  EXPECT_REPORTED(
+      {
+        auto* p = static_cast<char*>(hm_malloc(4096 * 40 - 8));  // the canary right after it
+        static char src[4096 * 40 + 24];
+        std::memcpy(p, src, sizeof src);
+        hm_free(p);
+      },
+      "hugemem: heap overflow past the end of 0x[0-9a-f]+: its canary at offset 163832 was overwritten");
+}
+
 TEST_F(Secure, OneByteUnderflowIsCaught) {
   EXPECT_REPORTED(
       {
@@ -134,7 +155,8 @@ TEST_F(Secure, LargeUseAfterFreeFaults) {
         p[5000] = 2;
         std::fprintf(stderr, "the write landed\n");
       },
-      "freeing (0x[0-9a-f]+)\n.*hugemem: invalid access at 0x[0-9a-f]+: use after free of the large block \\3 \\(262144 bytes, freed, in quarantine\\)");
+      // (a page more than asked: secure mode adds 8 bytes for the canary)
+      "freeing (0x[0-9a-f]+)\n.*hugemem: invalid access at 0x[0-9a-f]+: use after free of the large block \\3 \\(266240 bytes, freed, in quarantine\\)");
 }
 
 TEST_F(Secure, LargeReadAfterFreeFaults) {
@@ -145,7 +167,7 @@ TEST_F(Secure, LargeReadAfterFreeFaults) {
         hm_free(const_cast<char*>(p));
         std::fprintf(stderr, "read %d\n", p[0]);
       },
-      "hugemem: invalid access at 0x[0-9a-f]+: use after free of the large block 0x[0-9a-f]+ \\(65536 bytes");
+      "hugemem: invalid access at 0x[0-9a-f]+: use after free of the large block 0x[0-9a-f]+ \\(69632 bytes");
 }
 
 TEST_F(Secure, OverflowBy1MiBFaultsAndIsDescribed) {
@@ -194,6 +216,15 @@ TEST_F(Secure, CorrectProgramsRun) {
         p = static_cast<char*>(hm_realloc(p, 10));
         for (int i = 0; i < 10; ++i) bad |= p[i] != 8 ? 4 : 0;
         hm_free_sized(p, 10);
+        auto* big = static_cast<char*>(hm_malloc(100000));
+        if (hm_usable_size(big) != 100000) bad |= 128;
+        std::memset(big, 1, 100000);
+        big = static_cast<char*>(hm_realloc(big, 200000));
+        if (big[99999] != 1) bad |= 256;
+        hm_free_sized(big, 200000);
+        auto* zl = static_cast<unsigned char*>(hm_calloc(1, 300000));
+        for (int i = 0; i < 300000; i += 999) bad |= zl[i] ? 512 : 0;
+        hm_free(zl);
         auto* z = static_cast<unsigned char*>(hm_calloc(10, 10));
         for (int i = 0; i < 100; ++i) bad |= z[i] ? 8 : 0;
         hm_free(z);
