@@ -74,7 +74,7 @@ struct alignas(64) Slab {
   char* begin;          // first object
   std::uint32_t span;   // capacity * size
   std::uint32_t size;
-  std::uint64_t div_magic;  // ceil(2^64 / size): offset % size == 0 <=> offset * div_magic <= div_magic - 1
+  std::uint64_t div_magic;  // ceil(2^64 / size): offset % size == 0 <=> offset * div_magic < div_magic
   std::atomic<ThreadHeap*> owner;
   char* fresh;          // objects from here to begin + span were never handed out (lazy format)
   std::uint16_t pages;  // the slab's length in pages (a power of two)
