@@ -37,15 +37,20 @@ std::uint64_t mix(const void* at) {
 std::uint64_t* canary_of(const Slab* s, const void* slot) {
   return reinterpret_cast<std::uint64_t*>(static_cast<char*>(const_cast<void*>(slot)) + s->size - kCanary);
 }
+// A canary holds the requested size twice (both 32-bit halves), keyed: a change to any of its
+// bytes makes the halves differ, so it never decodes as another plausible size.
+std::uint64_t encode_size(const void* at, std::size_t n) { return g_key ^ mix(at) ^ (n | std::uint64_t{n} << 32); }
+std::size_t decode_size(const void* at, std::uint64_t canary, std::size_t limit) {
+  std::uint64_t v = canary ^ g_key ^ mix(at);
+  std::uint64_t n = v & 0xffffffffu;
+  return (v >> 32) == n && n <= limit ? n : SIZE_MAX;
+}
 void set_canary(const Slab* s, void* p, std::size_t n) {
   std::memset(static_cast<char*>(p) + n, kSlackFill, s->size - kCanary - n);
-  *canary_of(s, p) = g_key ^ mix(p) ^ n;
+  *canary_of(s, p) = encode_size(p, n);
 }
 // The requested size the canary of slot p records, or SIZE_MAX if it is not a valid canary.
-std::size_t decode_canary(const Slab* s, const void* p) {
-  std::uint64_t n = *canary_of(s, p) ^ g_key ^ mix(p);
-  return n <= s->size - kCanary ? n : SIZE_MAX;
-}
+std::size_t decode_canary(const Slab* s, const void* p) { return decode_size(p, *canary_of(s, p), s->size - kCanary); }
 // Large blocks: the canary is the block's last word, the fill runs from n up to it.
 std::size_t large_bytes(const void* p) {
   page::Arena* a = page::Arena::of(p);
@@ -54,10 +59,7 @@ std::size_t large_bytes(const void* p) {
 std::uint64_t* large_canary(void* p, std::size_t bytes) {
   return reinterpret_cast<std::uint64_t*>(static_cast<char*>(p) + bytes - kCanary);
 }
-std::size_t decode_large(void* p, std::size_t bytes) {
-  std::uint64_t n = *large_canary(p, bytes) ^ g_key ^ mix(p);
-  return n <= bytes - kCanary ? n : SIZE_MAX;
-}
+std::size_t decode_large(void* p, std::size_t bytes) { return decode_size(p, *large_canary(p, bytes), bytes - kCanary); }
 void check_large(void* p, std::size_t bytes) {
   std::size_t n = decode_large(p, bytes);
   if (n == SIZE_MAX) slab::report_large_overflow(p, bytes, SIZE_MAX, bytes - kCanary);
@@ -228,7 +230,7 @@ void mark_large(void* p, std::size_t n) {
   if (page::registry_direct(page::registry_entry(p))) return;  // direct mappings: guards only
   std::size_t bytes = large_bytes(p);
   std::memset(static_cast<char*>(p) + n, kSlackFill, bytes - kCanary - n);
-  *large_canary(p, bytes) = g_key ^ mix(p) ^ n;
+  *large_canary(p, bytes) = encode_size(p, n);
 }
 
 void free(const Block& b, void* p) {
