@@ -28,6 +28,8 @@ Block resolve(const void* p, const char* what) {
         slab::report_invalid_pointer(p, what, "not the start of a block (interior pointer)");
       if (__atomic_load_n(&d.tag, __ATOMIC_RELAXED) == slab::kCachedTag)  // written by its owner
         slab::report_invalid_pointer(p, what, "a freed large block (double free)");
+      if (__atomic_load_n(&d.tag, __ATOMIC_RELAXED) == 2)  // secure mode's quarantine (api/secure.cpp)
+        slab::report_invalid_pointer(p, what, "a freed large block in quarantine (double free)");
       return Block{Block::Large, std::size_t{d.count} << page::kPageShift, nullptr, a, nullptr};
     case page::PageKind::Free:
       slab::report_invalid_pointer(p, what, "a free page block (double free)");

@@ -8,6 +8,7 @@
 #include "api/block.h"
 #include "api/export.h"
 #include "api/runtime.h"
+#include "api/secure.h"
 #include "hugemem/hugemem.h"
 #include "page/direct.h"
 #include "page/heap.h"
@@ -81,6 +82,17 @@ void* alloc_large(ThreadHeap* h, std::size_t n, std::size_t align, bool* zeroed)
   return p;
 }
 
+// Secure mode's large blocks: 8 bytes more for the canary at the block's end (api/secure.h).
+void* alloc_large_secure(ThreadHeap* h, std::size_t n, std::size_t align) {
+  if (n > kMaxRequest - 8) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  void* p = alloc_large(h, n + 8, align, nullptr);
+  if (p) secure::mark_large(p, n);
+  return p;
+}
+
 // Every small allocation outside the fast path (and all of them in checked mode).
 void* alloc_small(ThreadHeap* h, int c) {
   void* p = h->alloc(c);
@@ -90,6 +102,10 @@ void* alloc_small(ThreadHeap* h, int c) {
 
 __attribute__((noinline)) void* malloc_slow(std::size_t n) noexcept {
   return on_alloc_heap([n](ThreadHeap* h) {
+    if (__builtin_expect(secure::g_on, 0)) {
+      int c = secure::class_for(n, 1);
+      return c >= 0 ? secure::alloc_small(h, c, n) : alloc_large_secure(h, n, 1);
+    }
     if (n <= kSmallMax) return alloc_small(h, slab::class_of(n));
     return alloc_large(h, n, 1, nullptr);
   });
@@ -112,6 +128,13 @@ void free_large(const Block& b, void* p) {
 
 __attribute__((noinline)) void free_slow(void* p) noexcept {
   Block b = resolve(p, "free");
+  if (__builtin_expect(secure::g_on, 0) && b.kind != Block::Direct) {
+    int saved = errno;
+    if (b.kind == Block::Large) slab::count_large(heap_for_free(), -static_cast<std::int64_t>(b.usable));
+    secure::free(b, p);
+    errno = saved;
+    return;
+  }
   if (b.kind == Block::Small) {
     if (slab::g_checked) slab::fill_freed(b.slab, static_cast<slab::FreeObj*>(p));
     heap_for_free()->free(b.slab, static_cast<slab::FreeObj*>(p));
@@ -130,9 +153,11 @@ void* aligned_impl(std::size_t align, std::size_t n) {
   }
   return on_alloc_heap([align, n](ThreadHeap* h) {
     if (align <= os::kPageSize) {
-      int c = slab::aligned_class(n, align);
+      int c = secure::g_on ? secure::class_for(n, align) : slab::aligned_class(n, align);
+      if (secure::g_on && c >= 0) return secure::alloc_small(h, c, n);
       if (c >= 0) return alloc_small(h, c);
     }
+    if (secure::g_on) return alloc_large_secure(h, n ? n : 1, align);
     return alloc_large(h, n ? n : 1, align, nullptr);
   });
 }
@@ -142,10 +167,11 @@ void check_size(void* p, std::size_t align, std::size_t n) {
   Block b = resolve(p, "free_sized");
   bool ok;
   if (b.kind == Block::Small) {
-    int c = align <= 16 ? (n <= kSmallMax ? slab::class_of(n) : -1) : slab::aligned_class(n, align);
+    int c = secure::g_on ? secure::class_for(n, align)
+            : align <= 16 ? (n <= kSmallMax ? slab::class_of(n) : -1) : slab::aligned_class(n, align);
     ok = c == b.slab->cls;
   } else if (b.kind == Block::Large) {
-    ok = pages_for(n ? n : 1) << page::kPageShift == b.usable;
+    ok = pages_for((n ? n : 1) + (secure::g_on ? 8 : 0)) << page::kPageShift == b.usable;
   } else {
     // A direct mapping is its request rounded up to the next 2 MiB (page/direct.cpp).
     ok = n <= b.usable && b.usable - (n ? n : 1) < os::k2M;
@@ -182,7 +208,7 @@ HM_EXPORT void* hm_calloc(std::size_t count, std::size_t size) noexcept {
     errno = ENOMEM;
     return nullptr;
   }
-  if (n <= slab::kSmallMax) {
+  if (n <= slab::kSmallMax || api::secure::g_on) {
     void* p = hm_malloc(n);
     if (p) std::memset(p, 0, n);
     return p;
@@ -200,6 +226,14 @@ HM_EXPORT void* hm_realloc(void* p, std::size_t n) noexcept {
     return nullptr;
   }
   Block b = api::resolve(p, "realloc");
+  if (__builtin_expect(api::secure::g_on, 0)) {  // always moves: the canary and quarantine see it all
+    std::size_t old = api::secure::usable(b, p, "realloc");
+    void* q = hm_malloc(n);
+    if (!q) return nullptr;
+    std::memcpy(q, p, n < old ? n : old);
+    hm_free(p);
+    return q;
+  }
   switch (b.kind) {
     case Block::Small:
       if (n <= slab::kSmallMax && slab::class_of(n) == b.slab->cls) return p;
@@ -294,7 +328,9 @@ HM_EXPORT void* hm_pvalloc(std::size_t n) noexcept {
 }
 
 HM_EXPORT std::size_t hm_usable_size(const void* p) noexcept {
-  return p ? api::resolve(p, "malloc_usable_size").usable : 0;
+  if (!p) return 0;
+  Block b = api::resolve(p, "malloc_usable_size");
+  return __builtin_expect(api::secure::g_on, 0) ? api::secure::usable(b, p, "malloc_usable_size") : b.usable;
 }
 
 HM_EXPORT int hm_trim(std::size_t) noexcept {
@@ -312,10 +348,12 @@ HM_EXPORT int hm_owns(const void* p) noexcept {
   std::uintptr_t e = page::registry_entry(p);
   if (!e) return 0;
   if (page::DirectHeader* d = page::registry_direct(e)) return d->magic == page::kDirectMagic && d->user == p;
-  if (slab::Slab* s = slab::slab_of(p)) return s->contains_object(p) && !slab::looks_free(s, static_cast<const slab::FreeObj*>(p));
+  if (slab::Slab* s = slab::slab_of(p))
+    return s->contains_object(p) && !slab::looks_free(s, static_cast<const slab::FreeObj*>(p)) &&
+           !(api::secure::g_on && api::secure::quarantined(p));
   const page::PageDesc* d = page::desc_in(e, p);
   return d->kind == page::PageKind::Large && reinterpret_cast<std::uintptr_t>(p) % os::kPageSize == 0 &&
-         __atomic_load_n(&d->tag, __ATOMIC_RELAXED) != slab::kCachedTag;
+         __atomic_load_n(&d->tag, __ATOMIC_RELAXED) == 0;  // not kept (kCachedTag) or quarantined
 }
 
 #ifdef HUGEMEM_OVERRIDE

@@ -1,6 +1,7 @@
 // HUGEMEM_VERBOSE=1: the settings in effect and what the machine lets the arenas be backed by,
 // printed once at init. Runs inside the first malloc: stack buffers and write(2) only.
 #include "api/runtime.h"
+#include "api/secure.h"
 #include "hugemem/version.h"
 #include "os/env.h"
 #include "os/os.h"
@@ -51,7 +52,7 @@ void print_settings(int fd, bool show_stats) {
     m << " HUGEMEM_RELEASE_DELAY_MS=" << static_cast<std::uint64_t>(c.delay_ms)
       << " HUGEMEM_ARENA_LIMIT=" << static_cast<std::uint64_t>(c.arena_limit)
       << " HUGEMEM_SEGREGATE=" << (c.segregate ? '1' : '0') << " HUGEMEM_CHECK=" << (slab::g_checked ? '1' : '0')
-      << " HUGEMEM_SHOW_STATS=" << (show_stats ? '1' : '0') << " HUGEMEM_VERBOSE=1";
+      << " HUGEMEM_SECURE=" << (secure::g_on ? '1' : '0') << " HUGEMEM_SHOW_STATS=" << (show_stats ? '1' : '0') << " HUGEMEM_VERBOSE=1";
     m.write_to(fd);
   }
   const os::MachineInfo& mi = os::machine();

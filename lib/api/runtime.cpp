@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "hugemem/hugemem.h"
+#include "api/secure.h"
 #include "os/env.h"
 #include "os/once.h"
 #include "os/os.h"
@@ -41,6 +42,7 @@ void thread_exit(void* arg) {
 // fork(): every lock is taken before and released (parent) or reset (child) after, so the child
 // never inherits a lock held by a thread that does not exist in it. Order: heaps, nodes, pages.
 void before_fork() {
+  secure::lock();
   slab::lock_exit_for_fork();
   slab::lock_heaps();
   slab::lock_nodes();
@@ -51,12 +53,14 @@ void after_fork_parent() {
   slab::unlock_nodes();
   slab::unlock_heaps();
   slab::unlock_exit_for_fork();
+  secure::unlock();
 }
 void after_fork_child() {
   page::reset_all();
   slab::reset_nodes();
   slab::reset_heaps_after_fork(t_own_heap);
   slab::reset_exit_after_fork();
+  secure::reset_lock();
 }
 
 // The fork handlers must be in place before a fork can copy a lock held by another thread. They
@@ -76,6 +80,11 @@ void init() {
   page::configure_from_env();
   slab::g_link_key = os::random_u64();
   slab::g_checked = os::env_flag("HUGEMEM_CHECK", false);
+  secure::g_on = os::env_flag("HUGEMEM_SECURE", secure::g_on);
+  if (secure::g_on) {
+    secure::init();
+    slab::g_checked = true;  // the slow paths, with fill on free and verify on reuse
+  }
   g_show_stats = os::env_flag("HUGEMEM_SHOW_STATS", false);
   if (g_show_stats) g_stats_fd = os::dup_cloexec(2, 3);
   if (os::env_flag("HUGEMEM_VERBOSE", false)) print_settings(2, g_show_stats);

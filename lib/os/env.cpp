@@ -43,6 +43,14 @@ constexpr Option kOptions[] = {
      "Large blocks in arenas of their own, apart from slabs and metadata"},
     {"HUGEMEM_CHECK", OptionKind::Flag, "0", "1/0, on/off, yes/no or true/false",
      "Checked mode: every call takes the slow paths, which verify each block (for debugging misuse)"},
+#if HUGEMEM_SECURE_DEFAULT
+    {"HUGEMEM_SECURE", OptionKind::Flag, "1", "1/0, on/off, yes/no or true/false",
+#else
+    {"HUGEMEM_SECURE", OptionKind::Flag, "0", "1/0, on/off, yes/no or true/false",
+#endif
+     "Secure mode: checked mode plus canaries after objects, a quarantine of freed blocks, freed large "
+     "blocks made inaccessible and a randomised allocation order (docs/hardening.md); the default is 1 "
+     "in a build with -DHUGEMEM_SECURE_DEFAULT=ON"},
     {"HUGEMEM_SHOW_STATS", OptionKind::Flag, "0", "1/0, on/off, yes/no or true/false",
      "Print the statistics (as malloc_stats does) to stderr when the program exits"},
     {"HUGEMEM_VERBOSE", OptionKind::Flag, "0", "1/0, on/off, yes/no or true/false",

@@ -179,6 +179,10 @@ bool decommit(void* addr, std::size_t size) {
   return ::madvise(addr, size, MADV_DONTNEED) == 0;
 }
 
+bool protect(void* addr, std::size_t size, bool read_write) {
+  return ::mprotect(addr, size, read_write ? PROT_READ | PROT_WRITE : PROT_NONE) == 0;
+}
+
 bool no_hugepages(void* addr, std::size_t size) { return ::madvise(addr, size, MADV_NOHUGEPAGE) == 0; }
 
 bool populate(void* addr, std::size_t size) {

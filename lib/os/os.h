@@ -62,6 +62,9 @@ bool shrink(void* addr, std::size_t size, std::size_t new_size);
 // back as zeros. Requires addr and size aligned to the backing's granule for hugetlb mappings.
 bool decommit(void* addr, std::size_t size);
 
+// Makes [addr, addr+size) read-write or inaccessible (mprotect); the memory stays as it is.
+bool protect(void* addr, std::size_t size, bool read_write);
+
 // Keeps [addr, addr+size) on 4 KiB pages (MADV_NOHUGEPAGE) inside a THP-advised mapping:
 // for sparse metadata, where a fault would otherwise zero and pin a whole 2 MiB page.
 bool no_hugepages(void* addr, std::size_t size);
@@ -104,6 +107,11 @@ int current_node();
 void yield_cpu();
 // A duplicate of fd at or above `min_fd`, closed on exec; -1 with errno on failure.
 int dup_cloexec(int fd, int min_fd);
+
+// Unless the process already handles SIGSEGV: fn(faulting address) runs when one arrives, then
+// the signal takes its default action (the process dies as it would have). For reports only;
+// fn must be async-signal-safe.
+bool on_segv(void (*fn)(void* addr));
 
 // Physical address of the page holding `p` from /proc/self/pagemap, or 0 when it is not
 // readable (not root, or the page is not present).

@@ -2,6 +2,7 @@
 // stderr, kept here so that only lib/os makes system calls.
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 
 #include "os/os.h"
 
@@ -10,5 +11,24 @@ namespace hm::os {
 void yield_cpu() { ::sched_yield(); }
 
 int dup_cloexec(int fd, int min_fd) { return ::fcntl(fd, F_DUPFD_CLOEXEC, min_fd); }
+
+namespace {
+void (*g_segv_fn)(void*) = nullptr;
+void segv_handler(int, siginfo_t* si, void*) {
+  if (g_segv_fn) g_segv_fn(si->si_addr);
+  // SA_RESETHAND: returning re-runs the access, which now takes the default action.
+}
+}  // namespace
+
+bool on_segv(void (*fn)(void* addr)) {
+  struct sigaction old {};
+  if (::sigaction(SIGSEGV, nullptr, &old) != 0 || old.sa_handler != SIG_DFL) return false;
+  g_segv_fn = fn;
+  struct sigaction sa {};
+  sa.sa_sigaction = segv_handler;
+  sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  return ::sigaction(SIGSEGV, &sa, nullptr) == 0;
+}
 
 }  // namespace hm::os

@@ -17,6 +17,7 @@ Arena* Arena::create(os::Backing best, int node, PageHeap* heap) {
   a->heap_ = heap;
   a->node_ = node < 0 ? 0 : node;
   a->desc_ = reinterpret_cast<PageDesc*>(a->base() + os::kPageSize);
+  a->frontier_.init(a->base(), m.backing);
   for (int o = 0; o <= kMaxOrder; ++o) {
     a->free_head_[o] = kNil;
     a->free_count_[o] = 0;
@@ -107,6 +108,10 @@ std::uint32_t Arena::alloc_pages(std::uint32_t n, int align_order, bool* zeroed)
   bool clean = false;
   std::uint32_t idx = alloc_block(order, &clean);
   if (idx == kNil) return kNil;
+  if (!frontier_.commit(base(), idx, n)) {
+    free_pages(idx, 1u << order, !clean);
+    return kNil;
+  }
   std::uint32_t tail = (1u << order) - n;
   if (tail) free_pages(idx + n, tail, !clean);  // the block's dirty pages may be in the tail
   if (zeroed) *zeroed = clean;
@@ -148,6 +153,7 @@ bool Arena::extend(std::uint32_t idx, std::uint32_t n, std::uint32_t new_n) {
   for (std::uint32_t j = idx + n; j < end; j += 1u << desc_[j].order) {
     if (desc_[j].kind != PageKind::Free) return false;
   }
+  if (!frontier_.commit(base(), idx + n, new_n - n)) return false;
   for (std::uint32_t j = idx + n; j < end;) {
     std::uint32_t block_end = j + (1u << desc_[j].order);
     std::uint32_t dirty = desc_[j].count;
@@ -174,3 +180,4 @@ std::size_t Arena::release(std::size_t keep_dirty, int min_order) {
 }
 
 }  // namespace hm::page
+static_assert(sizeof(hm::page::Arena) <= hm::os::kPageSize, "the arena header is its first page");

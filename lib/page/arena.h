@@ -15,6 +15,7 @@
 
 #include "os/os.h"
 #include "page/desc.h"
+#include "page/frontier.h"
 
 namespace hm::page {
 
@@ -63,6 +64,7 @@ class Arena {
   int node() const { return node_; }
   PageHeap* heap() const { return heap_; }
   int release_min_order() const;
+  std::size_t committed_bytes() const { return frontier_.committed_bytes(); }
 
   Arena* next = nullptr;  // the owning heap's list
 
@@ -82,6 +84,7 @@ class Arena {
   std::size_t dirty_pages_ = 0;  // of those, pages that may hold data (sum of Free counts)
   std::uint32_t free_head_[kMaxOrder + 1];
   std::uint32_t free_count_[kMaxOrder + 1];
+  Frontier frontier_;
 };
 
 inline int order_for_pages(std::size_t n) {

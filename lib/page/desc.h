@@ -42,6 +42,13 @@ static_assert(sizeof(PageDesc) == 16);
 
 // The arena's first page holds the Arena header, the next ones the descriptor array.
 inline constexpr std::uint32_t kDescPages = kArenaPages * sizeof(PageDesc) >> kPageShift;
-inline constexpr std::uint32_t kFirstUsablePage = 1 + kDescPages;
+inline constexpr std::uint32_t kMetaPages = 1 + kDescPages;
+// Then a guard of 4 MiB that is never mapped read-write (page/frontier.h): a write up to 4 MiB
+// before the first block faults instead of landing in the descriptors. The usable pages start
+// one page past a 4 MiB boundary, as they did right after the descriptors, so the buddy's
+// initial blocks (one of each order, smallest first) keep the same shape.
+inline constexpr std::uint32_t kFirstUsablePage = 2 * kMetaPages - 1;
+inline constexpr std::uint32_t kGuardPages = kFirstUsablePage - kMetaPages;
+static_assert(kFirstUsablePage == 2049 && kGuardPages == 1024);
 
 }  // namespace hm::page

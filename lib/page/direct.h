@@ -17,7 +17,9 @@ struct DirectHeader {
   void* user;              // the address handed out
   std::size_t usable;      // bytes usable from `user`
   os::Mapping map;
+  bool guarded;            // PROT_NONE before `user` and kDirectGuard after the block
 };
+inline constexpr std::size_t kDirectGuard = os::k2M;
 
 void* direct_alloc(std::size_t size, std::size_t align);
 // `h` from the registry; `p` must equal h->user (else an invalid pointer).

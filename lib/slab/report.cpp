@@ -1,5 +1,7 @@
 #include "slab/report.h"
 
+#include <cstdint>
+
 #include "os/env.h"
 #include "slab/slab.h"
 
@@ -44,6 +46,36 @@ void report_write_after_free(const void* obj, const Slab* s, std::size_t offset)
   hm::os::Message m;
   m << "hugemem: write after free into " << obj << " at offset " << static_cast<std::uint64_t>(offset);
   finish(m, s);
+}
+
+void report_overflow(const void* obj, const Slab* s, std::size_t n, std::size_t offset) {
+  hm::os::Message m;
+  m << "hugemem: heap overflow past the end of " << obj;
+  if (n != SIZE_MAX) m << " (" << static_cast<std::uint64_t>(n) << " bytes requested)";
+  m << ": its canary at offset " << static_cast<std::uint64_t>(offset) << " was overwritten, found when it was freed";
+  finish(m, s);
+}
+
+void report_large_overflow(const void* p, std::size_t bytes, std::size_t n, std::size_t offset) {
+  hm::os::Message m;
+  m << "hugemem: heap overflow past the end of " << p;
+  if (n != SIZE_MAX) m << " (" << static_cast<std::uint64_t>(n) << " bytes requested)";
+  m << ": its canary at offset " << static_cast<std::uint64_t>(offset)
+    << " was overwritten, found when it was freed (large block, " << static_cast<std::uint64_t>(bytes) << " bytes)";
+  finish(m, nullptr);
+}
+
+void report_underflow(const void* obj, const Slab* s) {
+  hm::os::Message m;
+  m << "hugemem: heap underflow before " << obj << ": the 8 bytes before it (the previous slot's canary) were overwritten, found when it was freed";
+  finish(m, s);
+}
+
+void report_large_write_after_free(const void* p, std::size_t bytes, std::size_t offset) {
+  hm::os::Message m;
+  m << "hugemem: write after free into the large block " << p << " at offset " << static_cast<std::uint64_t>(offset)
+    << " (large block, " << static_cast<std::uint64_t>(bytes) << " bytes)";
+  finish(m, nullptr);
 }
 
 }  // namespace hm::slab

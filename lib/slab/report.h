@@ -15,5 +15,14 @@ struct Slab;
 [[noreturn]] void report_size_mismatch(const void* p, std::size_t given, std::size_t actual, const Slab* s = nullptr);
 [[noreturn]] void report_corrupted_freelist(const void* obj, const Slab* s);
 [[noreturn]] void report_write_after_free(const void* obj, const Slab* s, std::size_t offset);
+// Secure mode: the canary or fill after the n requested bytes of obj was overwritten at
+// `offset` (n = SIZE_MAX: the canary itself no longer decodes).
+[[noreturn]] void report_overflow(const void* obj, const Slab* s, std::size_t n, std::size_t offset);
+// The same for a large block of `bytes`.
+[[noreturn]] void report_large_overflow(const void* p, std::size_t bytes, std::size_t n, std::size_t offset);
+// Secure mode: the 8 bytes before obj (the previous slot's canary or free fill) were overwritten.
+[[noreturn]] void report_underflow(const void* obj, const Slab* s);
+// A freed large block (of `bytes`) was written at `offset` while kept for reuse.
+[[noreturn]] void report_large_write_after_free(const void* p, std::size_t bytes, std::size_t offset);
 
 }  // namespace hm::slab

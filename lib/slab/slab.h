@@ -75,7 +75,7 @@ struct alignas(64) Slab {
   char* begin;          // first object
   std::uint32_t span;   // capacity * size
   std::uint32_t size;
-  std::uint64_t div_magic;  // ceil(2^64 / size): offset % size == 0 <=> offset * div_magic <= div_magic - 1
+  std::uint64_t div_magic;  // ceil(2^64 / size): offset % size == 0 <=> offset * div_magic < div_magic
   std::atomic<ThreadHeap*> owner;
   char* fresh;          // objects from here to begin + span were never handed out (lazy format)
   Slab* prev;           // list links: the owner's lists, or N's partial list
@@ -96,7 +96,7 @@ struct alignas(64) Slab {
   bool contains_object(const void* p) const {
     std::uintptr_t off = reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(begin);
     // Divisibility by multiplication (Lemire, Kaser, Kurz 2019), exact for 32-bit offsets.
-    return off < span && off * div_magic <= div_magic - 1;
+    return off < span && off * div_magic < div_magic;
   }
   bool in_span(const void* p) const {
     return static_cast<std::uintptr_t>(static_cast<const char*>(p) - begin) < span;

@@ -44,10 +44,9 @@ struct ThreadHeap {
     FreeObj* p = s->free;
     if (__builtin_expect(p != nullptr, 1)) {
       FreeObj* n = decode(p->link, p);
-      // The popped link must stay in this slab (or end the list): an overflow into a free
-      // object is caught before the bad address is handed out. The range test comes first, so
-      // the common case is one compare that falls through.
-      if (kHardened && __builtin_expect(!s->in_span(n), 0) && n) report_corrupted_freelist(p, s);
+      // The popped link must be an object start of this slab (or end the list): an overflow
+      // into a free object is caught before the bad address is handed out.
+      if (kHardened && __builtin_expect(!s->contains_object(n), 0) && n) report_corrupted_freelist(p, s);
       s->free = n;
       ++s->used;
       if (kHardened) p->link = 0;  // a live object must not look free (looks_free) even if never written

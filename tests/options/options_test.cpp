@@ -107,6 +107,7 @@ const Case kCases[] = {
     {"HUGEMEM_ARENA_LIMIT", "8", "8", "many"},
     {"HUGEMEM_SEGREGATE", "off", "0", "banana"},
     {"HUGEMEM_CHECK", "yes", "1", "maybe"},
+    {"HUGEMEM_SECURE", "on", "1", "sometimes"},
 };
 
 // The one warning line for a bad value.

@@ -1,0 +1,303 @@
+#include "api/secure.h"
+
+#include <cstdint>
+#include <cstring>
+
+#include "api/runtime.h"
+#include "os/env.h"
+#include "os/os.h"
+#include "page/registry.h"
+#include "page/heap.h"
+#include "page/lock.h"
+#include "slab/free.h"
+#include "slab/report.h"
+
+namespace hm::api::secure {
+
+#ifndef HUGEMEM_SECURE_DEFAULT
+#define HUGEMEM_SECURE_DEFAULT 0
+#endif
+bool g_on = HUGEMEM_SECURE_DEFAULT;
+
+namespace {
+
+using slab::FreeObj;
+using slab::Slab;
+
+constexpr unsigned char kSlackFill = 0xCA;
+constexpr std::uint64_t kFreeWord = 0xDFDFDFDFDFDFDFDFull;  // a checked-mode free slot's tail
+constexpr std::size_t kCanary = sizeof(std::uint64_t);
+
+std::uint64_t g_key = 0x9e3779b97f4a7c15ull;
+std::uint64_t g_mark_key = 0x7f4a7c159e3779b9ull;
+
+std::uint64_t mix(const void* at) {
+  return (reinterpret_cast<std::uintptr_t>(at) >> 3) * 0xff51afd7ed558ccdull;
+}
+std::uint64_t* canary_of(const Slab* s, const void* slot) {
+  return reinterpret_cast<std::uint64_t*>(static_cast<char*>(const_cast<void*>(slot)) + s->size - kCanary);
+}
+// A canary holds the requested size twice (both 32-bit halves), keyed: a change to any of its
+// bytes makes the halves differ, so it never decodes as another plausible size.
+std::uint64_t encode_size(const void* at, std::size_t n) { return g_key ^ mix(at) ^ (n | std::uint64_t{n} << 32); }
+std::size_t decode_size(const void* at, std::uint64_t canary, std::size_t limit) {
+  std::uint64_t v = canary ^ g_key ^ mix(at);
+  std::uint64_t n = v & 0xffffffffu;
+  return (v >> 32) == n && n <= limit ? n : SIZE_MAX;
+}
+void set_canary(const Slab* s, void* p, std::size_t n) {
+  std::memset(static_cast<char*>(p) + n, kSlackFill, s->size - kCanary - n);
+  *canary_of(s, p) = encode_size(p, n);
+}
+// The requested size the canary of slot p records, or SIZE_MAX if it is not a valid canary.
+std::size_t decode_canary(const Slab* s, const void* p) { return decode_size(p, *canary_of(s, p), s->size - kCanary); }
+// Large blocks: the canary is the block's last word, the fill runs from n up to it.
+std::size_t large_bytes(const void* p) {
+  page::Arena* a = page::Arena::of(p);
+  return std::size_t{a->desc(a->index_of(p)).count} << page::kPageShift;
+}
+std::uint64_t* large_canary(void* p, std::size_t bytes) {
+  return reinterpret_cast<std::uint64_t*>(static_cast<char*>(p) + bytes - kCanary);
+}
+std::size_t decode_large(void* p, std::size_t bytes) { return decode_size(p, *large_canary(p, bytes), bytes - kCanary); }
+void check_large(void* p, std::size_t bytes) {
+  std::size_t n = decode_large(p, bytes);
+  if (n == SIZE_MAX) slab::report_large_overflow(p, bytes, SIZE_MAX, bytes - kCanary);
+  const auto* c = static_cast<const unsigned char*>(p);
+  for (std::size_t i = n; i < bytes - kCanary; ++i) {
+    if (c[i] != kSlackFill) slab::report_large_overflow(p, bytes, n, i);
+  }
+}
+
+// A quarantined object's first word.
+std::uint64_t quarantine_mark(const void* p) { return g_mark_key ^ mix(p) ^ 0x51554152ull; }
+
+// ---- Quarantine: a FIFO of freed objects, for all threads, under one lock ----
+constexpr std::size_t kSmallSlots = 4096;           // objects
+constexpr std::size_t kSmallBytes = 4u << 20;       // and bytes
+constexpr std::size_t kLargeSlots = 64;
+constexpr std::size_t kLargeBytes = 64u << 20;
+constexpr std::size_t kLargeMax = 16u << 20;        // larger blocks are freed at once
+constexpr std::uint8_t kQuarantinedTag = 2;         // a large block's head tag (block.cpp)
+
+struct Ring {
+  void* item[kSmallSlots];
+  std::size_t bytes_of[kSmallSlots];
+  std::size_t head = 0, count = 0, bytes = 0;
+};
+page::SpinLock g_lock;
+Ring g_small;
+Ring g_large;  // uses the first kLargeSlots entries
+
+// Pushes p; returns in *out the evicted entries (at most `max_out`) to free outside the lock.
+std::size_t push(Ring& r, std::size_t slots, std::size_t budget, void* p, std::size_t bytes, void** out,
+                 std::size_t* out_bytes, std::size_t max_out) {
+  std::size_t n = 0;
+  while (r.count > 0 && (r.count == slots || r.bytes + bytes > budget) && n < max_out) {
+    out_bytes[n] = r.bytes_of[r.head];
+    out[n++] = r.item[r.head];
+    r.bytes -= r.bytes_of[r.head];
+    r.head = (r.head + 1) % slots;
+    --r.count;
+  }
+  std::size_t at = (r.head + r.count) % slots;
+  r.item[at] = p;
+  r.bytes_of[at] = bytes;
+  r.bytes += bytes;
+  ++r.count;
+  return n;
+}
+
+// As malloc.cpp's heap_for_free: frees never make a heap.
+slab::ThreadHeap* heap_for_free_secure() {
+  if (slab::ThreadHeap* h = t_own_heap) return h;
+  if (t_exited) return &slab::g_orphan;
+  slab::ThreadHeap* h = heap_slow();
+  return h ? h : &slab::g_orphan;
+}
+
+void release_small(void* p) {
+  Slab* s = slab::slab_of(p);
+  auto* o = static_cast<FreeObj*>(p);
+  if (o->link != quarantine_mark(p)) slab::report_write_after_free(p, s, 0);
+  slab::verify_freed(s, o);  // the fill from byte 8 on
+  heap_for_free_secure()->free(s, o);
+}
+
+void release_large(void* p, std::size_t bytes) {
+  page::Arena* a = page::Arena::of(p);
+  os::protect(p, bytes, true);
+  std::atomic_ref<std::uint8_t>(a->desc(a->index_of(p)).tag).store(0, std::memory_order_relaxed);
+  a->heap()->free(p, 0);
+}
+
+__thread std::uint64_t t_rand __attribute__((tls_model("initial-exec"))) = 0;
+unsigned next_rand() {
+  std::uint64_t x = t_rand;
+  if (!x) x = os::random_u64() | 1;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  t_rand = x;
+  return static_cast<unsigned>(x);
+}
+
+// Hands out one of the first few free objects of p's slab instead of p (p goes back in its
+// place). Only the owner's local freelist is touched, by its owner.
+FreeObj* shuffle(Slab* s, FreeObj* p) {
+  unsigned r = next_rand() & 3;
+  if (r == 0 || !s->free) return p;
+  FreeObj* prev = nullptr;
+  FreeObj* x = s->free;
+  for (unsigned i = 0; i < r; ++i) {
+    FreeObj* n = slab::decode(x->link, x);
+    if (n && !s->contains_object(n)) slab::report_corrupted_freelist(x, s);
+    if (!n) break;
+    prev = x;
+    x = n;
+  }
+  FreeObj* next = slab::decode(x->link, x);
+  if (next && !s->contains_object(next)) slab::report_corrupted_freelist(x, s);
+  p->link = slab::encode(next, p);
+  if (prev) prev->link = slab::encode(p, prev);
+  else s->free = p;
+  x->link = 0;
+  return x;
+}
+
+// SIGSEGV in secure mode: says which of hugemem's inaccessible ranges the address is in, if any.
+void describe_fault(void* addr) {
+  std::uintptr_t e = page::registry_entry(addr);
+  if (!e) return;  // not hugemem's
+  os::Message m;
+  m << "hugemem: invalid access at " << static_cast<const void*>(addr) << ": ";
+  if (page::DirectHeader* d = page::registry_direct(e)) {
+    m << "a guard page of the direct mapping " << static_cast<const void*>(d->user)
+      << (addr < d->user ? " (an underflow)" : " (an overflow)");
+  } else {
+    auto* a = reinterpret_cast<page::Arena*>(e);
+    std::uint32_t idx = a->index_of(addr);
+    if (idx < page::kFirstUsablePage) {
+      m << "the guard before the arena's first block (an underflow)";
+    } else {
+      const char* why = "memory hugemem has not handed out (an overflow or underflow past every live block)";
+      std::uint32_t lo = idx > kLargeMax >> page::kPageShift ? idx - (kLargeMax >> page::kPageShift) : 0;
+      for (std::uint32_t i = idx + 1; i-- > lo && i >= page::kFirstUsablePage;) {
+        const page::PageDesc& pd = a->desc(i);
+        if (pd.kind == page::PageKind::Large) {
+          if (idx < i + pd.count && pd.tag == kQuarantinedTag) {
+            m << "use after free of the large block " << static_cast<const void*>(a->page(i)) << " ("
+              << static_cast<std::uint64_t>(std::size_t{pd.count} << page::kPageShift) << " bytes, freed, in quarantine)";
+            why = nullptr;
+          }
+          break;
+        }
+        if (pd.kind != page::PageKind::Unused) break;
+      }
+      if (why) m << why;
+    }
+  }
+  m << " in thread " << os::thread_id();
+  m.write_to_stderr();
+}
+
+}  // namespace
+
+void init() {
+  g_key = os::random_u64();
+  g_mark_key = os::random_u64();
+  os::on_segv(describe_fault);
+}
+
+int class_for(std::size_t n, std::size_t align) {
+  if (n > slab::kSmallMax) return -1;
+  std::size_t m = n + kCanary;
+  if (align <= 16) return m <= slab::kSmallMax ? slab::class_of(m) : -1;
+  return slab::aligned_class(m, align);
+}
+
+void* alloc_small(slab::ThreadHeap* h, int c, std::size_t n) {
+  auto* p = static_cast<FreeObj*>(h->alloc(c));
+  if (!p) return nullptr;
+  Slab* s = slab::slab_of(p);
+  if (s->owner.load(std::memory_order_relaxed) == h) p = shuffle(s, p);
+  slab::verify_freed(s, p);
+  set_canary(s, p, n);
+  return p;
+}
+
+void mark_large(void* p, std::size_t n) {
+  if (page::registry_direct(page::registry_entry(p))) return;  // direct mappings: guards only
+  std::size_t bytes = large_bytes(p);
+  std::memset(static_cast<char*>(p) + n, kSlackFill, bytes - kCanary - n);
+  *large_canary(p, bytes) = encode_size(p, n);
+}
+
+void free(const Block& b, void* p) {
+  if (b.kind == Block::Small) {
+    Slab* s = b.slab;
+    auto* o = static_cast<FreeObj*>(p);
+    if (o->link == quarantine_mark(p)) slab::report_double_free(p, s);
+    std::size_t n = decode_canary(s, p);
+    if (n == SIZE_MAX) slab::report_overflow(p, s, SIZE_MAX, s->size - kCanary);
+    const auto* c = static_cast<const unsigned char*>(p);
+    for (std::size_t i = n; i < s->size - kCanary; ++i) {
+      if (c[i] != kSlackFill) slab::report_overflow(p, s, n, i);
+    }
+    if (p != s->begin) {
+      void* prev = static_cast<char*>(p) - s->size;
+      auto w = *reinterpret_cast<const std::uint64_t*>(static_cast<char*>(p) - kCanary);
+      if (w != kFreeWord && decode_canary(s, prev) == SIZE_MAX) slab::report_underflow(p, s);
+    }
+    slab::fill_freed(s, o);
+    o->link = quarantine_mark(p);
+    void* out[8];
+    std::size_t out_bytes[8];
+    std::size_t k;
+    {
+      page::LockGuard g(g_lock);
+      k = push(g_small, kSmallSlots, kSmallBytes, p, s->size, out, out_bytes, 8);
+    }
+    for (std::size_t i = 0; i < k; ++i) release_small(out[i]);
+    return;
+  }
+  // Large arena blocks (direct mappings are unmapped by the caller).
+  check_large(p, b.usable);
+  if (b.usable > kLargeMax) {
+    b.arena->heap()->free(p, 0);
+    return;
+  }
+  page::Arena* a = b.arena;
+  std::atomic_ref<std::uint8_t>(a->desc(a->index_of(p)).tag).store(kQuarantinedTag, std::memory_order_relaxed);
+  os::protect(p, b.usable, false);
+  void* out[8];
+  std::size_t out_bytes[8];
+  std::size_t k;
+  {
+    page::LockGuard g(g_lock);
+    k = push(g_large, kLargeSlots, kLargeBytes, p, b.usable, out, out_bytes, 8);
+  }
+  for (std::size_t i = 0; i < k; ++i) release_large(out[i], out_bytes[i]);
+}
+
+std::size_t usable(const Block& b, const void* p, const char* what) {
+  if (b.kind == Block::Direct) return b.usable;
+  if (b.kind == Block::Large) {
+    std::size_t n = decode_large(const_cast<void*>(p), b.usable);
+    if (n == SIZE_MAX) slab::report_large_overflow(p, b.usable, SIZE_MAX, b.usable - kCanary);
+    return n;
+  }
+  if (static_cast<const FreeObj*>(p)->link == quarantine_mark(p))
+    slab::report_invalid_pointer(p, what, "a freed object in quarantine (use after free)", b.slab);
+  std::size_t n = decode_canary(b.slab, p);
+  if (n == SIZE_MAX) slab::report_overflow(p, b.slab, SIZE_MAX, b.slab->size - kCanary);
+  return n;
+}
+
+bool quarantined(const void* p) { return static_cast<const FreeObj*>(p)->link == quarantine_mark(p); }
+
+void lock() { g_lock.lock(); }
+void unlock() { g_lock.unlock(); }
+void reset_lock() { g_lock.reset(); }
+
+}  // namespace hm::api::secure

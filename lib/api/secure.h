@@ -1,0 +1,51 @@
+// Secure mode (HUGEMEM_SECURE=1, or the default with -DHUGEMEM_SECURE_DEFAULT=ON): every call
+// takes the checked slow paths (t_heap stays null, as in checked mode, whose fill-on-free and
+// verify-on-reuse it includes), and on top of them:
+//  - a canary after every small object: the last 8 bytes of its slot hold the requested size,
+//    encoded with a random key and the slot's address, and the bytes between the request and
+//    the canary hold a fill; both are checked when the object is freed (overflow), and the word
+//    before the object (the previous slot's canary or fill) too (underflow);
+//  - a bounded quarantine: freed small objects wait (filled, marked) in a FIFO before they are
+//    freed for reuse, and are checked when they leave it (write after free, double free);
+//  - a large block gets the same canary at its end (the request is 8 bytes larger);
+//  - freed large blocks are made inaccessible (PROT_NONE) and wait in a quarantine of their own,
+//    so a use after free faults;
+//  - allocation order within a slab is randomised (one of the first four free objects).
+// docs/hardening.md says what it catches and misses and what it costs.
+#pragma once
+
+#include <cstddef>
+
+#include "api/block.h"
+#include "slab/thread_heap.h"
+
+namespace hm::api::secure {
+
+extern bool g_on;
+
+// At init (no allocation): reads nothing, draws the keys.
+void init();
+
+// The class an n-byte request at `align` (<= page size) gets with its canary, or -1 if it needs
+// a large block.
+int class_for(std::size_t n, std::size_t align);
+void* alloc_small(slab::ThreadHeap* h, int c, std::size_t n);
+// A new large block (arena or direct) of n bytes, allocated with 8 bytes more: its canary (the
+// same encoding, in the block's last word, the bytes from n to it filled) for an arena block.
+void mark_large(void* p, std::size_t n);
+// Frees any pointer (the caller resolved it to b); false if it is a large block the caller
+// should free itself (too big to quarantine).
+void free(const Block& b, void* p);
+// The requested size of a small object (from its canary); b.usable otherwise.
+// `what` names the caller (realloc, malloc_usable_size) in a report.
+std::size_t usable(const Block& b, const void* p, const char* what);
+
+// Whether the small object p is in the quarantine (freed).
+bool quarantined(const void* p);
+
+// fork(): the quarantine's lock.
+void lock();
+void unlock();
+void reset_lock();
+
+}  // namespace hm::api::secure

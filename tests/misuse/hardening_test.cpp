@@ -1,0 +1,159 @@
+// Default-mode hardening (docs/hardening.md): address space around what an arena has handed out
+// is not read-write (the commit frontier and the guard after the descriptors), direct mappings
+// have guards on both sides, a kept large block's head and tail are checked on reuse, and a
+// freelist link must decode to an object start. Each misuse runs in a fresh process
+// ("threadsafe" death tests re-execute the binary), so the heap is as a small program's.
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "hugemem/hugemem.h"
+#include "report.h"
+
+namespace hm::slab {
+extern std::uintptr_t g_link_key;  // the freelist key (slab.h); an attacker who leaked it
+}
+
+namespace {
+
+constexpr std::size_t kMiB = std::size_t{1} << 20;
+
+class Hardening : public ::testing::Test {
+ protected:
+  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+};
+
+// A write `off` bytes from p must fault (SIGSEGV) instead of landing.
+void stray_write(void* p, std::ptrdiff_t off) {
+  volatile char* at = static_cast<char*>(p) + off;
+  *at = 1;
+  std::fprintf(stderr, "the write landed\n");
+}
+
+#define EXPECT_FAULTS(stmt) \
+  EXPECT_EXIT(hm_misuse::on_thread([&] { stmt; }), ::testing::KilledBySignal(SIGSEGV), "misuse in thread")
+
+TEST_F(Hardening, SmallOverflowBy1MiBFaults) {
+  EXPECT_FAULTS({
+    void* p = hm_malloc(32);
+    stray_write(p, 32 + kMiB);
+  });
+}
+TEST_F(Hardening, SmallUnderflowBy1MiBFaults) {
+  EXPECT_FAULTS({
+    void* p = hm_malloc(32);
+    stray_write(p, -static_cast<std::ptrdiff_t>(kMiB));
+  });
+}
+TEST_F(Hardening, MediumOverflowBy1MiBFaults) {
+  EXPECT_FAULTS({
+    void* p = hm_malloc(16384);
+    std::memset(p, 0, 16384);
+    stray_write(p, 16384 + kMiB);
+  });
+}
+TEST_F(Hardening, MediumUnderflowBy1MiBFaults) {
+  EXPECT_FAULTS({
+    void* p = hm_malloc(16384);
+    stray_write(p, -static_cast<std::ptrdiff_t>(kMiB));
+  });
+}
+TEST_F(Hardening, LargeOverflowBy1MiBFaults) {
+  EXPECT_FAULTS({
+    void* p = hm_malloc(256 * 1024);
+    std::memset(p, 0, 256 * 1024);
+    stray_write(p, 256 * 1024 + kMiB);
+  });
+}
+TEST_F(Hardening, LargeUnderflowBy1MiBFaults) {
+  EXPECT_FAULTS({
+    void* p = hm_malloc(256 * 1024);
+    stray_write(p, -static_cast<std::ptrdiff_t>(kMiB));
+  });
+}
+TEST_F(Hardening, MemcpyOverflowBy1MiBFaults) {
+  EXPECT_FAULTS({
+    char* p = static_cast<char*>(hm_malloc(64));
+    static char src[2 * kMiB];
+    std::memcpy(p, src, sizeof src);
+    std::fprintf(stderr, "the write landed\n");
+  });
+}
+TEST_F(Hardening, DirectOverflowBy1MiBFaults) {
+  EXPECT_FAULTS({
+    std::size_t n = 200 * kMiB;
+    void* p = hm_malloc(n);
+    stray_write(p, static_cast<std::ptrdiff_t>(hm_usable_size(p) + kMiB));
+  });
+}
+TEST_F(Hardening, DirectUnderflowBy1MiBFaults) {
+  EXPECT_FAULTS({
+    void* p = hm_malloc(200 * kMiB);
+    stray_write(p, -static_cast<std::ptrdiff_t>(kMiB));
+  });
+}
+
+// A link forged with the leaked key to point inside the slab, but not at an object start, is
+// refused before the address is handed out (a range check alone hands out the interior
+// address, which overlaps a live object).
+TEST_F(Hardening, ForgedInteriorLinkIsCaught) {
+  EXPECT_REPORTED(
+      {
+        constexpr std::size_t kSize = 80;
+        char* q = static_cast<char*>(hm_malloc(kSize));
+        char* p;
+        do {
+          p = q;
+          q = static_cast<char*>(hm_malloc(kSize));
+        } while (q != p + kSize);
+        char* target = p + 8;  // interior of a live object
+        hm_free(q);
+        auto link = reinterpret_cast<std::uintptr_t>(target) ^ hm::slab::g_link_key ^ (reinterpret_cast<std::uintptr_t>(q) >> 4);
+        std::memcpy(q, &link, sizeof link);  // the overflow from p into q's link
+        // ... and p's own data (the attacker's) makes the target end the list, so that it
+        // would be handed out without another link being decoded.
+        auto end = hm::slab::g_link_key ^ (reinterpret_cast<std::uintptr_t>(target) >> 4);
+        std::memcpy(target, &end, sizeof end);
+        void* a = hm_malloc(kSize);
+        void* b = hm_malloc(kSize);
+        std::fprintf(stderr, "handed out %p %p\n", a, b);
+      },
+      "hugemem: corrupted freelist: .* \\(size class 4, 80 bytes\\)");
+}
+
+// Large blocks kept for reuse: a write after free into the block's first or last word is
+// reported when the block would be handed out again.
+TEST_F(Hardening, LargeWriteAfterFreeIsCaughtOnReuse) {
+  EXPECT_REPORTED(
+      {
+        constexpr std::size_t n = 64 * 1024;
+        auto* p = static_cast<char*>(hm_malloc(n));
+        hm_free(p);
+        std::fprintf(stderr, "freed %p\n", static_cast<void*>(p));
+        std::memset(p, 'A', 16);
+        std::fprintf(stderr, "handed out %p\n", hm_malloc(n));
+      },
+      "freed (0x[0-9a-f]+)\n.*hugemem: write after free into the large block \\3 at offset 0 \\(large block, 65536 bytes\\)");
+}
+TEST_F(Hardening, LargeWriteAfterFreeAtTheEndIsCaughtOnReuse) {
+  EXPECT_REPORTED(
+      {
+        constexpr std::size_t n = 300 * 1024;
+        auto* p = static_cast<char*>(hm_malloc(n));
+        hm_free(p);
+        p[n - 1] = 1;
+        std::fprintf(stderr, "handed out %p\n", hm_malloc(n));
+      },
+      "hugemem: write after free into the large block 0x[0-9a-f]+ at offset 307192 \\(large block, 307200 bytes\\)");
+}
+TEST_F(Hardening, LargeDoubleFreeIsReported) {
+  EXPECT_REPORTED(
+      {
+        void* p = hm_malloc(64 * 1024);
+        hm_free(p);
+        hm_free(p);
+      },
+      "hugemem: invalid pointer 0x[0-9a-f]+ passed to free: a freed large block \\(double free\\)");
+}
+
+}  // namespace
