@@ -35,13 +35,17 @@ void NodeSlabs::adopt_locked(Slab* s) {
 }
 
 void NodeSlabs::notice_free(Slab* s, FreeObj* p) {
+  if (Slab* doomed = notice_locked(s, p)) free_slab(doomed);
+}
+
+Slab* NodeSlabs::notice_locked(Slab* s, FreeObj* p) {
   page::LockGuard g(lock_);
   std::uintptr_t r = s->remote.load(std::memory_order_relaxed);
   do {
     p->link = encode(reinterpret_cast<FreeObj*>(r & ~kNotify), p);
   } while (!s->remote.compare_exchange_weak(r, reinterpret_cast<std::uintptr_t>(p), std::memory_order_acq_rel,
                                             std::memory_order_relaxed));
-  if (!(r & kNotify)) return;  // disarmed meanwhile, or another notice came first: a plain push
+  if (!(r & kNotify)) return nullptr;  // disarmed meanwhile, or another notice came first: a plain push
   if (g_notice_hook) g_notice_hook(s);
   if (ThreadHeap* o = s->owner.load(std::memory_order_relaxed)) {
     // Owned: the owner collects. Queue s once; the owner takes it off under this lock.
@@ -50,21 +54,31 @@ void NodeSlabs::notice_free(Slab* s, FreeObj* p) {
       s->pending_next = o->pending.load(std::memory_order_relaxed);
       o->pending.store(s, std::memory_order_release);
     }
-    return;
+    return nullptr;
   }
   // Node-owned: collect here and re-arm in one step; later pushes wait for this lock.
   take_list(s, s->remote.exchange(kNotify, std::memory_order_acquire));
   if (s->used == 0) {
     if (s->state == SlabState::NodePartial) partial_[s->cls].remove(s);
-    release_locked(s);
-  } else if (s->state == SlabState::Detached) {
+    return keep_or_doom_locked(s) ? s : nullptr;
+  }
+  if (s->state == SlabState::Detached) {
     s->state = SlabState::NodePartial;
     partial_[s->cls].push(s);
   }
+  return nullptr;
 }
 
 void NodeSlabs::put_empty(Slab* s, ThreadHeap* h) {
-  page::LockGuard g(lock_);
+  bool doomed;
+  {
+    page::LockGuard g(lock_);
+    doomed = put_empty_locked(s, h);
+  }
+  if (doomed) free_slab(s);
+}
+
+bool NodeSlabs::put_empty_locked(Slab* s, ThreadHeap* h) {
   if (s->queued) {
     Slab* q = h->pending.load(std::memory_order_relaxed);
     if (q == s) {
@@ -76,19 +90,21 @@ void NodeSlabs::put_empty(Slab* s, ThreadHeap* h) {
     s->queued = false;
   }
   s->owner.store(nullptr, std::memory_order_relaxed);
-  release_locked(s);
+  return keep_or_doom_locked(s);
 }
 
-void NodeSlabs::release_locked(Slab* s) {
-  // used == 0: nobody holds an object of s, so nobody can push onto R or be noticing it.
+bool NodeSlabs::keep_or_doom_locked(Slab* s) {
+  // used == 0: nobody holds an object of s, so nobody can push onto R or be noticing it; and it
+  // is on no list. Kept as reserve, or unreachable from here on: the caller gives it to the page
+  // layer once this lock is dropped (the page heap's lock and its system calls stay outside it).
   if (s->pages <= kReservePagesMax && empties_[s->cls] < kMinPartial) {
     ++empties_[s->cls];
     s->state = SlabState::NodePartial;
     s->remote.store(kNotify, std::memory_order_relaxed);
     partial_[s->cls].push(s);
-    return;
+    return false;
   }
-  free_slab(s);
+  return true;
 }
 
 std::size_t NodeSlabs::take_pending(ThreadHeap* h, Slab** out, std::size_t max) {
@@ -103,29 +119,43 @@ std::size_t NodeSlabs::take_pending(ThreadHeap* h, Slab** out, std::size_t max) 
   return n;
 }
 
-void NodeSlabs::give_to_node_locked(Slab* s) {
+bool NodeSlabs::give_to_node_locked(Slab* s) {
   s->owner.store(nullptr, std::memory_order_relaxed);
   // Arm first, collecting what was pushed: from here every push is a notice under this lock.
   std::uintptr_t r = s->remote.exchange(kNotify, std::memory_order_acq_rel);
   if (r > kNotify) take_list(s, r);
-  if (s->used == 0) {
-    release_locked(s);
-  } else if (s->free || s->fresh != s->begin + s->span) {
+  if (s->used == 0) return keep_or_doom_locked(s);
+  if (s->free || s->fresh != s->begin + s->span) {
     s->state = SlabState::NodePartial;
     partial_[s->cls].push(s);
   } else {
     s->state = SlabState::Detached;  // the first free into it lists it (notice_free)
   }
+  return false;
 }
 
 void NodeSlabs::abandon(ThreadHeap* h) {
-  page::LockGuard g(lock_);
-  for (Slab* s = h->pending.exchange(nullptr, std::memory_order_relaxed); s; s = s->pending_next) s->queued = false;
-  for (int c = 0; c < kClasses; ++c) {
-    if (h->active[c] != &g_empty_slab) give_to_node_locked(h->active[c]);
-    h->active[c] = &g_empty_slab;
-    while (Slab* s = h->partial[c].pop()) give_to_node_locked(s);
-    while (Slab* s = h->full[c].pop()) give_to_node_locked(s);
+  Slab* doomed = nullptr;  // empty slabs to give back once the lock is dropped, through `next`
+  auto give = [this, &doomed](Slab* s) {
+    if (give_to_node_locked(s)) {
+      s->next = doomed;
+      doomed = s;
+    }
+  };
+  {
+    page::LockGuard g(lock_);
+    for (Slab* s = h->pending.exchange(nullptr, std::memory_order_relaxed); s; s = s->pending_next) s->queued = false;
+    for (int c = 0; c < kClasses; ++c) {
+      if (h->active[c] != &g_empty_slab) give(h->active[c]);
+      h->active[c] = &g_empty_slab;
+      while (Slab* s = h->partial[c].pop()) give(s);
+      while (Slab* s = h->full[c].pop()) give(s);
+    }
+  }
+  while (doomed) {
+    Slab* next = doomed->next;
+    free_slab(doomed);
+    doomed = next;
   }
 }
 

@@ -49,8 +49,12 @@ class NodeSlabs {
 
  private:
   void adopt_locked(Slab* s);
-  void release_locked(Slab* s);
-  void give_to_node_locked(Slab* s);
+  Slab* notice_locked(Slab* s, FreeObj* p);
+  bool put_empty_locked(Slab* s, ThreadHeap* h);
+  // The next three return true when s is to be given to the page layer by the caller, after it
+  // dropped the lock (s is then unreachable).
+  bool keep_or_doom_locked(Slab* s);
+  bool give_to_node_locked(Slab* s);
 
   page::SpinLock lock_;
   SlabList partial_[kClasses];

@@ -32,8 +32,9 @@
 //     armed outside its lock, so every free into a node-owned slab is a notice.
 //   - Only the owner collects R of an owned slab (exchange), never disarming kNotify by it.
 //
-// Which transition frees: only a holder of N's lock frees s, and only when used == 0 after every
-// remote free was collected. used counts objects not on s->free, so used == 0 means no thread
+// Which transition frees: only a holder of N's lock decides to free s, and only when used == 0
+// after every remote free was collected; s is then on no list, and the decider gives it to the
+// page layer right after dropping the lock. used counts objects not on s->free, so used == 0 means no thread
 // holds an object of s and none can be pushing onto R; a noticer holds N's lock, so none is
 // touching s either. That is the rule: a slab's memory is never given back while any thread can
 // still touch it. Memory orders: pushes release the object's link, collections acquire it; the

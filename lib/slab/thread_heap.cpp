@@ -20,6 +20,28 @@ ThreadHeap* g_exit_heap = nullptr;
 // Slabs taken off the pending list per round under the node's lock.
 constexpr std::size_t kPendingBatch = 32;
 
+// Thread heaps are never freed (a released one waits for the next thread), so they are carved
+// from chunks of their own: thousands of them do not pepper the slab arenas with metadata
+// pages that keep huge pages from going back whole. Under g_heaps_lock.
+constexpr std::size_t kHeapChunkPages = 64;
+constexpr std::size_t kHeapStride = (sizeof(ThreadHeap) + 63) & ~std::size_t{63};
+static_assert(kHeapStride <= kHeapChunkPages * os::kPageSize);
+char* g_chunk_next = nullptr;
+std::size_t g_chunk_left = 0;  // heaps still to carve from the current chunk
+
+void* carve_heap(int node) {
+  if (g_chunk_left == 0) {
+    void* chunk = page::PageHeap::of_node(node).alloc(kHeapChunkPages, 1, page::PageKind::Meta, 0, nullptr);
+    if (!chunk) return nullptr;
+    g_chunk_next = static_cast<char*>(chunk);
+    g_chunk_left = kHeapChunkPages * os::kPageSize / kHeapStride;
+  }
+  void* h = g_chunk_next;
+  g_chunk_next += kHeapStride;
+  --g_chunk_left;
+  return h;
+}
+
 }  // namespace
 
 Slab g_empty_slab{};
@@ -135,18 +157,16 @@ ThreadHeap* acquire_heap(int node) {
   ThreadHeap* h = nullptr;
   {
     page::LockGuard g(g_heaps_lock);
-    if ((h = g_free) != nullptr) g_free = h->free_next;
-  }
-  if (!h) {
-    std::size_t pages = (sizeof(ThreadHeap) + os::kPageSize - 1) / os::kPageSize;
-    bool zeroed = false;
-    void* mem = page::PageHeap::of_node(node).alloc(pages, 1, page::PageKind::Meta, 0, &zeroed);
-    if (!mem) return nullptr;
-    h = new (mem) ThreadHeap;
-    for (Slab*& s : h->active) s = &g_empty_slab;
-    page::LockGuard g(g_heaps_lock);
-    h->all_next = g_all;
-    g_all = h;
+    if ((h = g_free) != nullptr) {
+      g_free = h->free_next;
+    } else {
+      void* mem = carve_heap(node);
+      if (!mem) return nullptr;  // errno is ENOMEM from the page layer
+      h = new (mem) ThreadHeap;
+      for (Slab*& s : h->active) s = &g_empty_slab;
+      h->all_next = g_all;
+      g_all = h;
+    }
   }
   // A released heap owns no slab (abandon gave them all away), so its node may change.
   h->node = node;
