@@ -36,15 +36,16 @@ struct Totals {
 
 // The counters are plain words their threads write without synchronisation: read them as
 // volatile, and keep ThreadSanitizer out of this deliberately racy reader.
+__attribute__((no_sanitize("thread"))) void add_heap(Totals& t, const slab::ThreadHeap* h) {
+  for (int c = 0; c < slab::kClasses; ++c) t.live_objects[c] += *static_cast<const volatile std::int64_t*>(&h->live[c]);
+  t.large_bytes += *static_cast<const volatile std::int64_t*>(&h->large_bytes);
+}
+
 __attribute__((no_sanitize("thread"))) Totals totals() {
   Totals t;
   slab::lock_heaps();
-  auto add = [&t](slab::ThreadHeap* h) {
-    for (int c = 0; c < slab::kClasses; ++c) t.live_objects[c] += *static_cast<volatile std::int64_t*>(&h->live[c]);
-    t.large_bytes += *static_cast<volatile std::int64_t*>(&h->large_bytes);
-  };
-  for (slab::ThreadHeap* h = slab::all_heaps(); h; h = h->all_next) add(h);
-  add(&slab::g_orphan);
+  for (slab::ThreadHeap* h = slab::all_heaps(); h; h = h->all_next) add_heap(t, h);
+  add_heap(t, &slab::g_orphan);
   slab::unlock_heaps();
   for (int c = 0; c < slab::kClasses; ++c)
     t.small_bytes += t.live_objects[c] * static_cast<std::int64_t>(slab::class_size(c));
