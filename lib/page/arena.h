@@ -7,6 +7,13 @@
 //    coexist (free() always coalesces), so the buddy of block i at order k is i ^ 2^k;
 //  - allocation takes the first non-empty order >= k and splits, upper halves going down;
 //  - an n-page request (n not a power of two) takes order ceil(log2 n) and frees the tail.
+// What free memory holds, per free block: `touched` is exact in one direction (0 means every
+// page reads as zero, so calloc may skip clearing it), `count` estimates the pages holding
+// data. Splitting a block shares its estimate among the pieces in proportion to their size,
+// so the sum over all blocks (dirty_page_count, what the watermarks act on) stays the memory
+// freed and not given back; bounding each piece by the whole block's count instead made that
+// sum grow with every split of a partly touched block, until the watermarks released memory
+// the program was about to reuse.
 // Not thread-safe: the owning PageHeap's lock is held around every call.
 #pragma once
 
@@ -45,15 +52,17 @@ class Arena {
   std::uint32_t alloc_pages(std::uint32_t n, int align_order, bool* zeroed);
   // Returns [idx, idx + n) to the free lists, coalescing; `dirty` = may hold data.
   void free_pages(std::uint32_t idx, std::uint32_t n, bool dirty);
-  // The same, for a range of which at most `dirty_pages` pages may hold data.
-  void free_pages_counted(std::uint32_t idx, std::uint32_t n, std::uint32_t dirty_pages);
+  // The same, for a range of which about `dirty_pages` pages hold data; `touched` as in the
+  // block descriptor (dirty_pages > 0 implies touched).
+  void free_pages_counted(std::uint32_t idx, std::uint32_t n, std::uint32_t dirty_pages, bool touched);
 
   // Grows the allocated block [idx, idx+n) in place to new_n pages if the pages after it are
-  // free blocks; false (nothing changed) otherwise.
-  bool extend(std::uint32_t idx, std::uint32_t n, std::uint32_t new_n);
+  // free blocks, touched ones unless clean_ok; false (nothing changed) otherwise.
+  bool extend(std::uint32_t idx, std::uint32_t n, std::uint32_t new_n, bool clean_ok);
 
   // Decommits dirty free blocks of at least `min_order` (largest first) until at most
-  // `keep_dirty` dirty free pages remain. Returns the pages released.
+  // `keep_dirty` dirty free pages remain; with keep_dirty == 0, every touched block of that
+  // order, estimated dirty or not. Returns the pages released (by the estimate).
   std::size_t release(std::size_t keep_dirty, int min_order);
 
   bool empty() const { return free_pages_ == kArenaPages - kFirstUsablePage; }
@@ -70,11 +79,13 @@ class Arena {
 
  private:
   // Free entries looked at per order for a dirty block before a clean one is taken.
-  static constexpr int kDirtyScan = 4;
+  static constexpr int kDirtyScan = 64;
   std::uint32_t pick_block(int order, int* got_order) const;
-  void push(std::uint32_t idx, int order, std::uint32_t dirty);
+  void push(std::uint32_t idx, int order, std::uint32_t dirty, bool touched);
   void unlink(std::uint32_t idx);
-  void free_block(std::uint32_t idx, int order, std::uint32_t dirty);
+  void free_block(std::uint32_t idx, int order, std::uint32_t dirty, bool touched);
+  // Takes a block of 2^order pages off the free lists (splitting); its estimate and bit out.
+  std::uint32_t take_block(int order, std::uint32_t* dirty, bool* touched);
 
   os::Mapping map_;
   PageHeap* heap_ = nullptr;

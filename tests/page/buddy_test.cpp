@@ -77,6 +77,36 @@ TEST_F(Buddy, SeedSplitAndCoalesceExample) {
   for (int o = 0; o <= kMaxOrder; ++o) EXPECT_EQ(arena_->free_blocks(o), initial_[o]) << "order " << o;
 }
 
+// One touched page coalesced into a clean order-10 block: every piece split off it may hold
+// that page (so none is called zeroed), but together they count it once. Counting it once per
+// piece made the heap's dirty total grow with each split until the watermarks gave back memory
+// the program was about to reuse.
+TEST_F(Buddy, SplittingAPartlyTouchedBlockKeepsItsDirtyEstimate) {
+  std::vector<std::uint32_t> all = drain();
+  arena_->free_pages(0x1000, 1, true);
+  arena_->free_pages(0x1001, 0x3ff, false);
+  ASSERT_EQ(arena_->free_blocks(10), 1u);
+  ASSERT_EQ(arena_->dirty_page_count(), 1u);
+  for (int i = 0; i < 8; ++i) {
+    bool zeroed = true;
+    ASSERT_NE(arena_->alloc_block(0, &zeroed), kNil);
+    EXPECT_FALSE(zeroed) << "a piece of a touched block may hold data";
+    EXPECT_LE(arena_->dirty_page_count(), 1u) << "after " << i + 1 << " splits";
+  }
+}
+
+// realloc's growth in place: over touched free blocks always, over clean ones only when asked.
+TEST_F(Buddy, GrowsInPlaceOverCleanPagesOnlyWhenAllowed) {
+  std::vector<std::uint32_t> all = drain();
+  arena_->free_pages(0x1002, 2, false);
+  EXPECT_FALSE(arena_->extend(0x1000, 2, 4, false)) << "the pages after the block were never touched";
+  EXPECT_EQ(arena_->free_blocks(1), 1u) << "a refused growth changes nothing";
+  EXPECT_TRUE(arena_->extend(0x1000, 2, 4, true));
+  arena_->free_pages(0x1004, 4, true);
+  EXPECT_TRUE(arena_->extend(0x1000, 4, 8, false)) << "touched free pages are grown over";
+  EXPECT_EQ(arena_->dirty_page_count(), 0u) << "what the block took is no longer free";
+}
+
 TEST_F(Buddy, ExactSizeAllocationGivesTheTailBack) {
   std::size_t free_before = arena_->free_page_count();
   std::uint32_t idx = arena_->alloc_pages(5, 0, nullptr);
