@@ -87,6 +87,8 @@ bool ThreadHeap::retire_full(Slab* s) {
   return true;
 }
 
+void* ThreadHeap::corrupted_freelist(FreeObj* p, Slab* s) noexcept { report_corrupted_freelist(p, s); }
+
 void ThreadHeap::release_empty(Slab* s) { NodeSlabs::of(s->node).put_empty(s, this); }
 
 void ThreadHeap::local_free_slow(Slab* s) noexcept {

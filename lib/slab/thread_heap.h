@@ -46,7 +46,7 @@ struct ThreadHeap {
       FreeObj* n = decode(p->link, p);
       // The popped link must be an object start of this slab (or end the list): an overflow
       // into a free object is caught before the bad address is handed out.
-      if (kHardened && __builtin_expect(!s->contains_object(n), 0) && n) report_corrupted_freelist(p, s);
+      if (kHardened && __builtin_expect(!s->contains_object(n), 0) && n) return corrupted_freelist(p, s);
       s->free = n;
       ++s->used;
       if (kHardened) p->link = 0;  // a live object must not look free (looks_free) even if never written
@@ -73,6 +73,9 @@ struct ThreadHeap {
   void count_free(int c);
 
   void* alloc_refill(int c) noexcept;
+  // Reports the corrupted link of p and aborts. Declared returning (not [[noreturn]]) so that the
+  // fast path reaches it by a tail jump and needs no stack frame of its own.
+  static void* corrupted_freelist(FreeObj* p, Slab* s) noexcept;
   void local_free_slow(Slab* s) noexcept;
   // A free into a slab this heap does not own (any heap, the orphan included): lock-free push
   // onto s->remote, or a notice under the node's lock when s is armed.
