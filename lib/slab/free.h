@@ -23,7 +23,7 @@ inline bool free_fast(ThreadHeap* h, void* p) {
   if (__builtin_expect(s->owner.load(std::memory_order_relaxed) == h, 1)) {
     h->local_free(s, o);
   } else {
-    ThreadHeap::remote_free(s, o);
+    ThreadHeap::remote_free(s, o, h);
   }
   return true;
 }

@@ -31,6 +31,9 @@
 //   - An owner arms kNotify when it retires s as Full (0 -> kNotify); N keeps every slab it owns
 //     armed outside its lock, so every free into a node-owned slab is a notice.
 //   - Only the owner collects R of an owned slab (exchange), never disarming kNotify by it.
+//   - Adoption on free: a notice into a node-owned slab that still holds objects, by a thread
+//     whose own heap H is on N, makes H the owner (owner = H, then R disarmed, Partial, on
+//     H.partial), under N's lock; the caller is H's thread, so H's lists stay its own.
 //
 // Which transition frees: only a holder of N's lock decides to free s, and only when used == 0
 // after every remote free was collected; s is then on no list, and the decider gives it to the

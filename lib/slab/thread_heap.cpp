@@ -108,10 +108,10 @@ void ThreadHeap::local_free_slow(Slab* s) noexcept {
   }
 }
 
-void ThreadHeap::remote_free(Slab* s, FreeObj* p) noexcept {
+void ThreadHeap::remote_free(Slab* s, FreeObj* p, ThreadHeap* by) noexcept {
   std::uintptr_t r = s->remote.load(std::memory_order_relaxed);
   for (;;) {
-    if (r & kNotify) return NodeSlabs::of(s->node).notice_free(s, p);
+    if (r & kNotify) return NodeSlabs::of(s->node).notice_free(s, p, by);
     p->link = encode(reinterpret_cast<FreeObj*>(r), p);
     if (s->remote.compare_exchange_weak(r, reinterpret_cast<std::uintptr_t>(p), std::memory_order_release,
                                         std::memory_order_relaxed))

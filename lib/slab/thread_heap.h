@@ -61,7 +61,7 @@ struct ThreadHeap {
     if (__builtin_expect(looks_free(s, p), 0)) report_double_free(p, s);
     count_free(s->cls);
     if (s->owner.load(std::memory_order_relaxed) == this) return local_free(s, p);
-    remote_free(s, p);
+    remote_free(s, p, this);
   }
   void local_free(Slab* s, FreeObj* p) {
     p->link = encode(s->free, p);
@@ -77,9 +77,10 @@ struct ThreadHeap {
   // fast path reaches it by a tail jump and needs no stack frame of its own.
   static void* corrupted_freelist(FreeObj* p, Slab* s) noexcept;
   void local_free_slow(Slab* s) noexcept;
-  // A free into a slab this heap does not own (any heap, the orphan included): lock-free push
-  // onto s->remote, or a notice under the node's lock when s is armed.
-  static void remote_free(Slab* s, FreeObj* p) noexcept;
+  // A free into a slab `by` (the calling thread's heap, or the orphan) does not own: lock-free
+  // push onto s->remote, or a notice under the node's lock when s is armed, which may hand a
+  // node-owned slab to `by` (NodeSlabs::notice_free).
+  static void remote_free(Slab* s, FreeObj* p, ThreadHeap* by) noexcept;
   // Takes the slabs that received notices back onto the partial lists.
   void drain_pending();
   // Thread exit: every slab goes to the node (detached, partial, or empty to the buddy), and

@@ -91,8 +91,9 @@ TEST_F(Slabs, AnExitingThreadsSlabsAreAdoptedNotLeaked) {
   a_->abandon_all();  // thread exit with every object of s still live
   EXPECT_EQ(s->owner.load(), nullptr);
   EXPECT_EQ(s->state, SlabState::Detached);
-  b_->free(s, static_cast<FreeObj*>(objs[0]));  // first free moves it to the node's partial list
+  g_orphan.free(s, static_cast<FreeObj*>(objs[0]));  // a free after its thread's exit: the node lists it
   EXPECT_EQ(s->state, SlabState::NodePartial);
+  EXPECT_EQ(s->owner.load(), nullptr) << "the orphan adopts nothing";
   Slab* adopted = NodeSlabs::of(0).take(kClass, b_);
   ASSERT_EQ(adopted, s);
   EXPECT_EQ(s->owner.load(), b_);
@@ -101,6 +102,29 @@ TEST_F(Slabs, AnExitingThreadsSlabsAreAdoptedNotLeaked) {
   EXPECT_EQ(s->used, 0u);
   b_->active[kClass] = s;
   s->state = SlabState::Active;
+}
+
+// A thread freeing the objects of an exited one (larson's server threads) takes the slab over on
+// its first free: the rest of its frees into it are local, and its allocations reuse it.
+TEST_F(Slabs, AFreeIntoAnExitedThreadsSlabHandsItToTheFreeingThread) {
+  std::vector<void*> objs;
+  Slab* s = nullptr;
+  do {
+    objs.push_back(a_->alloc(kClass));
+    s = a_->active[kClass];
+  } while (s->free);
+  a_->abandon_all();
+  ASSERT_EQ(s->state, SlabState::Detached);
+  b_->free(s, static_cast<FreeObj*>(objs[0]));
+  EXPECT_EQ(s->owner.load(), b_);
+  EXPECT_EQ(s->state, SlabState::Partial);
+  EXPECT_EQ(s->remote.load(), 0u) << "an owned partial slab is disarmed: other threads push without the lock";
+  EXPECT_EQ(b_->partial[kClass].head, s);
+  EXPECT_EQ(s->free, static_cast<FreeObj*>(objs[0])) << "the freed object is on its local list";
+  b_->free(s, static_cast<FreeObj*>(objs[1]));
+  EXPECT_EQ(s->free, static_cast<FreeObj*>(objs[1])) << "the next free is local";
+  for (std::size_t i = 2; i < objs.size(); ++i) b_->free(s, static_cast<FreeObj*>(objs[i]));
+  EXPECT_EQ(s->used, 0u);
 }
 
 TEST_F(Slabs, DoubleFreeIsReported) {
