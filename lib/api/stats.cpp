@@ -82,7 +82,9 @@ struct Mappings {
 
 // One pass over the registry (one word per GiB of address space): every arena, and every direct
 // mapping (its slots hold the same word; the first is where it starts). No lock: arenas and
-// direct mappings that come and go meanwhile are counted or not, and never dereferenced.
+// direct mappings that come and go meanwhile are counted or not, and never dereferenced. A
+// truncated arena (page/arena.h) ends before its slot does; the scan of a slot stops at its
+// first unmapped page.
 Mappings walk_mappings(bool resident) {
   Mappings m;
   std::uintptr_t prev = 0;
@@ -109,9 +111,8 @@ using namespace hm;
 HM_EXPORT void hm_get_stats(struct hm_stats* out) noexcept {
   api::Totals t = api::totals();
   page::PageStats ps = page::page_stats();
-  constexpr std::size_t kUsable = (page::kArenaPages - page::kFirstUsablePage) * os::kPageSize;
   out->allocated = api::clamp(t.small_bytes + t.large_bytes);
-  out->active = ps.arenas * kUsable - ps.free_bytes + ps.direct;
+  out->active = ps.usable - ps.free_bytes + ps.direct;
   out->mapped = ps.mapped;
   out->resident_free = ps.dirty_free;
   out->reserved = ps.mapped;

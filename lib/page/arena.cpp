@@ -7,6 +7,13 @@ namespace hm::page {
 
 Arena* Arena::create(os::Backing best, int node, PageHeap* heap) {
   os::Mapping m = os::map_best(kArenaSize, kArenaSize, best, "hugemem-arena");
+  // No room for 1 GiB of address space (ulimit -v): the first part of a slot, smaller and
+  // smaller, on pages that can be protected page by page (THP or 4 KiB).
+  if (!m && errno == ENOMEM) {
+    os::Backing small = best < os::Backing::THP ? os::Backing::THP : best;
+    for (std::size_t size = kArenaSize / 4; !m && size >= kMinArenaSize; size /= 4)
+      m = os::map_best(size, kArenaSize, small, "hugemem-arena");
+  }
   if (!m) return nullptr;
   if (node >= 0) os::bind_node(m.addr, m.size, node);
   // The descriptor array is touched sparsely; on 4 KiB pages it costs only what is used. This
@@ -17,7 +24,8 @@ Arena* Arena::create(os::Backing best, int node, PageHeap* heap) {
   a->heap_ = heap;
   a->node_ = node < 0 ? 0 : node;
   a->desc_ = reinterpret_cast<PageDesc*>(a->base() + os::kPageSize);
-  a->frontier_.init(a->base(), m.backing);
+  a->pages_ = static_cast<std::uint32_t>(m.size >> kPageShift);
+  a->frontier_.init(a->base(), m.backing, a->pages_);
   for (int o = 0; o <= kMaxOrder; ++o) {
     a->free_head_[o] = kNil;
     a->free_count_[o] = 0;
@@ -25,7 +33,7 @@ Arena* Arena::create(os::Backing best, int node, PageHeap* heap) {
   // Fresh memory reads as zero, so descriptors start out {Unused}; only the metadata's head
   // needs marking, then the usable pages go onto the free lists as clean blocks.
   a->desc_[0] = PageDesc{kNil, kNil, kFirstUsablePage, PageKind::Meta, 0, 0, 0};
-  a->free_pages(kFirstUsablePage, kArenaPages - kFirstUsablePage, false);
+  a->free_pages(kFirstUsablePage, a->pages_ - kFirstUsablePage, false);
   return a;
 }
 
@@ -174,7 +182,7 @@ void Arena::free_pages_counted(std::uint32_t idx, std::uint32_t n, std::uint32_t
 
 bool Arena::extend(std::uint32_t idx, std::uint32_t n, std::uint32_t new_n, bool clean_ok) {
   std::uint32_t end = idx + new_n;
-  if (end > kArenaPages) return false;
+  if (end > pages_) return false;
   // Pages before each j are allocated (ours), so a free block holding j must start at j.
   for (std::uint32_t j = idx + n; j < end; j += 1u << desc_[j].order) {
     if (desc_[j].kind != PageKind::Free || !(clean_ok || desc_[j].touched)) return false;

@@ -1,5 +1,9 @@
 // An arena: one kArenaSize mapping aligned to its size, with the buddy allocator over its pages.
 // Layout: page 0 = this header, pages 1..kDescPages = the PageDesc array, then usable pages.
+// Under an address-space limit (ulimit -v) that leaves no room for 1 GiB, an arena is the first
+// part of its 1 GiB slot only (kMinArenaSize at least): its pages end at pages(), and the rest of
+// the slot is not hugemem's (nothing of hugemem can start there: arenas and direct mappings start
+// at slot boundaries, so a lookup of such an address finds only Unused descriptors).
 //
 // Buddy invariants (checked by tests/page):
 //  - a free block of order k starts at a page index that is a multiple of 2^k, and its head
@@ -65,7 +69,9 @@ class Arena {
   // order, estimated dirty or not. Returns the pages released (by the estimate).
   std::size_t release(std::size_t keep_dirty, int min_order);
 
-  bool empty() const { return free_pages_ == kArenaPages - kFirstUsablePage; }
+  bool empty() const { return free_pages_ == pages_ - kFirstUsablePage; }
+  std::uint32_t pages() const { return pages_; }
+  std::size_t mapped_bytes() const { return map_.size; }
   std::size_t free_page_count() const { return free_pages_; }
   std::size_t dirty_page_count() const { return dirty_pages_; }
   std::size_t free_blocks(int order) const { return free_count_[order]; }
@@ -92,6 +98,7 @@ class Arena {
   int node_ = 0;
   PageDesc* desc_ = nullptr;
   std::size_t free_pages_ = 0;   // pages on the free lists
+  std::uint32_t pages_ = kArenaPages;  // the mapping's end (kArenaPages unless truncated)
   std::size_t dirty_pages_ = 0;  // of those, pages that may hold data (sum of Free counts)
   std::uint32_t free_head_[kMaxOrder + 1];
   std::uint32_t free_count_[kMaxOrder + 1];

@@ -50,5 +50,9 @@ inline constexpr std::uint32_t kMetaPages = 1 + kDescPages;
 inline constexpr std::uint32_t kFirstUsablePage = 2 * kMetaPages - 1;
 inline constexpr std::uint32_t kGuardPages = kFirstUsablePage - kMetaPages;
 static_assert(kFirstUsablePage == 2049 && kGuardPages == 1024);
+// The smallest arena (under an address-space limit, arena.h): 8 MiB of metadata and guard, and
+// as much again usable.
+inline constexpr std::size_t kMinArenaSize = std::size_t{16} << 20;
+static_assert(kMinArenaSize > (std::size_t{kFirstUsablePage} << kPageShift));
 
 }  // namespace hm::page

@@ -275,8 +275,9 @@ void PageHeap::add_stats(PageStats& s) {
 
 void PageHeap::add_arena_stats(Arena* a, PageStats& s) {
   ++s.arenas;
-  s.mapped += kArenaSize;
-  s.by_backing[static_cast<int>(a->backing())] += kArenaSize;
+  s.mapped += a->mapped_bytes();
+  s.usable += std::size_t{a->pages() - kFirstUsablePage} << kPageShift;
+  s.by_backing[static_cast<int>(a->backing())] += a->mapped_bytes();
   s.free_bytes += a->free_page_count() << kPageShift;
   s.dirty_free += a->dirty_page_count() << kPageShift;
   for (int o = 0; o <= kMaxOrder; ++o) s.free_blocks[o] += a->free_blocks(o);

@@ -54,6 +54,7 @@ void configure_from_env();
 struct PageStats {
   std::size_t arenas = 0;
   std::size_t mapped = 0;          // arena and direct-mapping bytes
+  std::size_t usable = 0;          // arena bytes the buddy allocators manage (all but metadata)
   std::size_t free_bytes = 0;      // on the buddy free lists
   std::size_t dirty_free = 0;      // of those, not yet given back
   std::size_t released = 0;        // bytes given back to the OS since start
