@@ -85,7 +85,7 @@ class Arena {
 
  private:
   // Free entries looked at per order for a dirty block before a clean one is taken.
-  static constexpr int kDirtyScan = 64;
+  static constexpr int kDirtyScan = 4;
   std::uint32_t pick_block(int order, int* got_order) const;
   void push(std::uint32_t idx, int order, std::uint32_t dirty, bool touched);
   void unlink(std::uint32_t idx);
