@@ -46,8 +46,8 @@ Slab* NodeSlabs::notice_locked(Slab* s, FreeObj* p, ThreadHeap* by) {
   page::LockGuard g(lock_);
   std::uintptr_t r = s->remote.load(std::memory_order_relaxed);
   do {
-    p->link = encode(reinterpret_cast<FreeObj*>(r & ~kNotify), p);
-  } while (!s->remote.compare_exchange_weak(r, reinterpret_cast<std::uintptr_t>(p), std::memory_order_acq_rel,
+    p->link = encode(list_head(r), p);
+  } while (!s->remote.compare_exchange_weak(r, pushed(r & ~kNotify, p), std::memory_order_acq_rel,
                                             std::memory_order_relaxed));
   if (!(r & kNotify)) return nullptr;  // disarmed meanwhile, or another notice came first: a plain push
   if (g_notice_hook) g_notice_hook(s);

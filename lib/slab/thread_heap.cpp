@@ -112,8 +112,8 @@ void ThreadHeap::remote_free(Slab* s, FreeObj* p, ThreadHeap* by) noexcept {
   std::uintptr_t r = s->remote.load(std::memory_order_relaxed);
   for (;;) {
     if (r & kNotify) return NodeSlabs::of(s->node).notice_free(s, p, by);
-    p->link = encode(reinterpret_cast<FreeObj*>(r), p);
-    if (s->remote.compare_exchange_weak(r, reinterpret_cast<std::uintptr_t>(p), std::memory_order_release,
+    p->link = encode(list_head(r), p);
+    if (s->remote.compare_exchange_weak(r, pushed(r, p), std::memory_order_release,
                                         std::memory_order_relaxed))
       return;
   }

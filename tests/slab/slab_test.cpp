@@ -60,6 +60,43 @@ TEST_F(Slabs, RemoteFreesAreCollectedByTheOwner) {
   EXPECT_EQ(a_->live[kClass] + b_->live[kClass], 0) << "statistics balance across heaps";
 }
 
+// R carries its list's length, so a list onto an empty freelist is taken whole (no walk through
+// objects another thread wrote); onto a non-empty one it is walked and its length checked.
+TEST_F(Slabs, ARemoteListCarriesItsLengthAndGoesWholeOntoAnEmptyFreelist) {
+  std::vector<void*> objs;
+  Slab* s = nullptr;
+  do {
+    objs.push_back(a_->alloc(kClass));
+    s = a_->active[kClass];
+  } while (s->free);
+  for (int i = 0; i < 5; ++i) b_->free(s, static_cast<FreeObj*>(objs[i]));
+  std::uintptr_t r = s->remote.load();
+  EXPECT_EQ(list_length(r), 5u);
+  EXPECT_EQ(list_head(r), objs[4]) << "the last push is the head";
+  ASSERT_EQ(s->free, nullptr);
+  EXPECT_EQ(collect_remote(s), 5u);
+  EXPECT_EQ(s->free, objs[4]) << "the list became the freelist as it was";
+  EXPECT_EQ(s->used, s->capacity - 5);
+  for (int i = 5; i < 8; ++i) b_->free(s, static_cast<FreeObj*>(objs[i]));
+  EXPECT_EQ(collect_remote(s), 3u) << "onto a non-empty freelist: walked";
+  EXPECT_EQ(s->used, s->capacity - 8);
+  for (std::size_t i = 8; i < objs.size(); ++i) a_->free(s, static_cast<FreeObj*>(objs[i]));
+  EXPECT_EQ(s->used, 0u);
+}
+
+TEST_F(Slabs, ARemoteListWhoseLengthDisagreesWithItsLinksIsReported) {
+  void* p = a_->alloc(kClass);
+  void* q = a_->alloc(kClass);
+  void* keep = a_->alloc(kClass);
+  a_->free(a_->active[kClass], static_cast<FreeObj*>(keep));  // the freelist is not empty
+  Slab* s = a_->active[kClass];
+  b_->free(s, static_cast<FreeObj*>(p));
+  b_->free(s, static_cast<FreeObj*>(q));
+  // A stray write ends q's link early: q -> (end) instead of q -> p.
+  static_cast<FreeObj*>(q)->link = encode(nullptr, q);
+  EXPECT_DEATH(collect_remote(s), "hugemem: corrupted freelist");
+}
+
 TEST_F(Slabs, ARemoteFreeIntoAFullSlabNotifiesItsOwner) {
   Slab* s = nullptr;
   std::vector<void*> objs;
