@@ -1,6 +1,7 @@
 // Statistics: hm_get_stats / hm_print_stats (malloc_stats) / hm_stats_print / mallinfo2 /
-// malloc_info, summed from the thread heaps' counters (each written only by its thread) and the
-// page layer's. Nothing here is on an allocation path, and no allocation path pays for it.
+// malloc_info, summed from the slabs' own counts of objects in use, the thread heaps' large-
+// block counters (each written only by its thread) and the page layer's. Nothing here is on an
+// allocation path, and no allocation path pays for it.
 //
 // Three measures of memory, kept apart everywhere they are reported:
 //  - reserved:  the address space of arenas and direct mappings (an arena reserves 1 GiB and
@@ -35,10 +36,20 @@ struct Totals {
 };
 
 // The counters are plain words their threads write without synchronisation: read them as
-// volatile, and keep ThreadSanitizer out of this deliberately racy reader.
+// volatile, and keep ThreadSanitizer out of these deliberately racy readers (named functions:
+// a lambda would be instrumented).
 __attribute__((no_sanitize("thread"))) void add_heap(Totals& t, const slab::ThreadHeap* h) {
-  for (int c = 0; c < slab::kClasses; ++c) t.live_objects[c] += *static_cast<const volatile std::int64_t*>(&h->live[c]);
   t.large_bytes += *static_cast<const volatile std::int64_t*>(&h->large_bytes);
+}
+
+// A slab's objects in use: its `used` (which counts remote frees not yet collected too), read
+// while its owner may be changing it, and bounded by what its pages hold should the header not
+// be written yet (a slab carved a moment ago).
+__attribute__((no_sanitize("thread"))) void add_slab(Totals& t, void* base, std::uint32_t pages, std::uint8_t cls) {
+  if (cls >= slab::kClasses) return;
+  std::uint32_t used = *static_cast<const volatile std::uint32_t*>(&static_cast<slab::Slab*>(base)->used);
+  std::size_t room = (std::size_t{pages} << page::kPageShift) / slab::class_size(cls);
+  t.live_objects[cls] += used < room ? used : static_cast<std::int64_t>(room);
 }
 
 __attribute__((no_sanitize("thread"))) Totals totals() {
@@ -47,6 +58,8 @@ __attribute__((no_sanitize("thread"))) Totals totals() {
   for (slab::ThreadHeap* h = slab::all_heaps(); h; h = h->all_next) add_heap(t, h);
   add_heap(t, &slab::g_orphan);
   slab::unlock_heaps();
+  for (int n = 0; n < page::kMaxNodes; ++n)
+    page::PageHeap::of_node(n).visit_slabs([&t](void* base, std::uint32_t pages, std::uint8_t cls) { add_slab(t, base, pages, cls); });
   for (int c = 0; c < slab::kClasses; ++c)
     t.small_bytes += t.live_objects[c] * static_cast<std::int64_t>(slab::class_size(c));
   return t;

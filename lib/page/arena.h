@@ -69,6 +69,24 @@ class Arena {
   // order, estimated dirty or not. Returns the pages released (by the estimate).
   std::size_t release(std::size_t keep_dirty, int min_order);
 
+  // Calls f(first page, pages, tag) for every slab block (statistics). The owning heap's lock
+  // is held: no block is carved or given back meanwhile.
+  template <class F>
+  void visit_slabs(F f) {
+    for (std::uint32_t i = kFirstUsablePage; i < pages_;) {
+      const PageDesc& d = desc_[i];
+      if (d.kind == PageKind::Free) {
+        i += 1u << d.order;
+      } else if (d.kind == PageKind::Slab && d.count == i) {
+        std::uint32_t j = i + 1;
+        while (j < pages_ && desc_[j].kind == PageKind::Slab && desc_[j].count == i) ++j;
+        f(page(i), j - i, d.tag);
+        i = j;
+      } else {
+        i += (d.kind == PageKind::Large || d.kind == PageKind::Meta) && d.count ? d.count : 1;
+      }
+    }
+  }
   bool empty() const { return free_pages_ == pages_ - kFirstUsablePage; }
   std::uint32_t pages() const { return pages_; }
   std::size_t mapped_bytes() const { return map_.size; }

@@ -85,6 +85,14 @@ class PageHeap {
   void release_after_exit();
 
   void add_stats(PageStats& s);
+  // Calls f(first page, pages, tag) for every slab block of this heap's arenas, under its lock.
+  template <class F>
+  void visit_slabs(F f) {
+    LockGuard g(lock_);
+    for (Arena* list : arenas_) {
+      for (Arena* a = list; a; a = a->next) a->visit_slabs(f);
+    }
+  }
   void lock() { lock_.lock(); }
   void unlock() { lock_.unlock(); }
   void reset_lock() { lock_.reset(); }

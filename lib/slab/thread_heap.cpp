@@ -47,11 +47,6 @@ void* carve_heap(int node) {
 Slab g_empty_slab{};
 ThreadHeap g_orphan;
 
-void ThreadHeap::count_free(int c) {
-  if (this == &g_orphan) std::atomic_ref<std::int64_t>(live[c]).fetch_sub(1, std::memory_order_relaxed);
-  else --live[c];
-}
-
 void count_large(ThreadHeap* h, std::int64_t by) {
   if (h == &g_orphan) std::atomic_ref<std::int64_t>(h->large_bytes).fetch_add(by, std::memory_order_relaxed);
   else h->large_bytes += by;

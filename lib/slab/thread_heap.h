@@ -24,10 +24,10 @@ inline constexpr std::size_t kKeepPartial = 4;
 
 struct ThreadHeap {
   Slab* active[kClasses];   // never null: the empty sentinel until the first refill
-  // Objects this heap allocated minus objects it freed, per class (statistics). Written by the
-  // heap's thread alone with plain stores, except the orphan heap's, which is shared (atomic).
-  std::int64_t live[kClasses] = {};
-  std::int64_t large_bytes = 0;      // large and direct bytes allocated minus freed
+  // Large and direct bytes allocated minus freed (statistics; small objects are counted from
+  // the slabs themselves, so the fast paths keep no counter). Written by the heap's thread
+  // alone with plain stores, except the orphan heap's, which is shared (atomic).
+  std::int64_t large_bytes = 0;
   // Full slabs that received a notice (a remote free), linked through pending_next; written
   // under the node's lock, read without it as a hint.
   std::atomic<Slab*> pending{nullptr};
@@ -50,7 +50,6 @@ struct ThreadHeap {
       s->free = n;
       ++s->used;
       if (kHardened) p->link = 0;  // a live object must not look free (looks_free) even if never written
-      ++live[c];
       return p;
     }
     return alloc_refill(c);
@@ -59,7 +58,6 @@ struct ThreadHeap {
   // Frees p, an object of slab s, already validated as an object start.
   void free(Slab* s, FreeObj* p) {
     if (__builtin_expect(looks_free(s, p), 0)) report_double_free(p, s);
-    count_free(s->cls);
     if (s->owner.load(std::memory_order_relaxed) == this) return local_free(s, p);
     remote_free(s, p, this);
   }
@@ -70,7 +68,6 @@ struct ThreadHeap {
     if (__builtin_expect(s->state != SlabState::Active, 0) && (s->used == 0 || s->state == SlabState::Full))
       local_free_slow(s);
   }
-  void count_free(int c);
 
   void* alloc_refill(int c) noexcept;
   // Reports the corrupted link of p and aborts. Declared returning (not [[noreturn]]) so that the

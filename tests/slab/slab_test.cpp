@@ -44,7 +44,6 @@ TEST_F(Slabs, FreshSlabHandsOutEveryObjectOnceInAddressOrder) {
   EXPECT_EQ(s->free, nullptr);
   for (char* p : got) a_->free(s, reinterpret_cast<FreeObj*>(p));
   EXPECT_EQ(s->used, 0u);
-  EXPECT_EQ(a_->live[kClass], 0);
 }
 
 TEST_F(Slabs, RemoteFreesAreCollectedByTheOwner) {
@@ -57,7 +56,6 @@ TEST_F(Slabs, RemoteFreesAreCollectedByTheOwner) {
   EXPECT_NE(s->remote.load(), 0u);
   EXPECT_EQ(collect_remote(s), 2u);
   EXPECT_EQ(s->used, 0u);
-  EXPECT_EQ(a_->live[kClass] + b_->live[kClass], 0) << "statistics balance across heaps";
 }
 
 // R carries its list's length, so a list onto an empty freelist is taken whole (no walk through
