@@ -42,14 +42,16 @@ __attribute__((no_sanitize("thread"))) void add_heap(Totals& t, const slab::Thre
   t.large_bytes += *static_cast<const volatile std::int64_t*>(&h->large_bytes);
 }
 
-// A slab's objects in use: its `used` (which counts remote frees not yet collected too), read
-// while its owner may be changing it, and bounded by what its pages hold should the header not
+// A slab's objects in use: its `used` less the remote frees not yet collected (R's length), read
+// while its owner may be changing them, and bounded by what its pages hold should the header not
 // be written yet (a slab carved a moment ago).
 __attribute__((no_sanitize("thread"))) void add_slab(Totals& t, void* base, std::uint32_t pages, std::uint8_t cls) {
   if (cls >= slab::kClasses) return;
-  std::uint32_t used = *static_cast<const volatile std::uint32_t*>(&static_cast<slab::Slab*>(base)->used);
-  std::size_t room = (std::size_t{pages} << page::kPageShift) / slab::class_size(cls);
-  t.live_objects[cls] += used < room ? used : static_cast<std::int64_t>(room);
+  auto* s = static_cast<slab::Slab*>(base);
+  std::int64_t used = *static_cast<const volatile std::uint32_t*>(&s->used);
+  used -= static_cast<std::int64_t>(slab::list_length(s->remote.load(std::memory_order_relaxed)));
+  auto room = static_cast<std::int64_t>((std::size_t{pages} << page::kPageShift) / slab::class_size(cls));
+  t.live_objects[cls] += used < 0 ? 0 : used < room ? used : room;
 }
 
 __attribute__((no_sanitize("thread"))) Totals totals() {
