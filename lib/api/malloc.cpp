@@ -72,13 +72,25 @@ void* alloc_large(ThreadHeap* h, std::size_t n, std::size_t align, bool* zeroed)
   std::size_t align_pages = align > os::kPageSize ? align >> page::kPageShift : 1;
   if (align_pages == 1 && !slab::g_checked) {
     if (void* kept = h->large_cache.take(static_cast<std::uint32_t>(pages))) {
+      page::PageHeap::of_node(h->node).tick();  // the page heap was not called: its epoch may be over
       if (zeroed) *zeroed = false;
       slab::count_large(h, static_cast<std::int64_t>(pages << page::kPageShift));
       return kept;
     }
   }
+  int saved = errno;
   void* p = page::PageHeap::of_node(h->node).alloc(pages, align_pages, page::PageKind::Large, 0, zeroed);
-  if (p) slab::count_large(h, static_cast<std::int64_t>(pages << page::kPageShift));
+  if (p) {
+    slab::count_large(h, static_cast<std::int64_t>(pages << page::kPageShift));
+    return p;
+  }
+  // No arena can hold it and none can be mapped (an address-space limit leaves room only for
+  // small arenas, or the arena limit is reached): a mapping of its own, as glibc would.
+  p = page::direct_alloc(n, align);
+  if (!p) return nullptr;
+  errno = saved;
+  if (zeroed) *zeroed = true;
+  slab::count_large(h, static_cast<std::int64_t>(page::registry_direct(page::registry_entry(p))->usable));
   return p;
 }
 
@@ -119,7 +131,8 @@ void free_large(const Block& b, void* p) {
     page::direct_free(b.direct);
   } else if (h != &slab::g_orphan && !slab::g_checked &&
              h->large_cache.keep(p, static_cast<std::uint32_t>(b.usable >> page::kPageShift))) {
-    // kept for this thread's next allocation of the same size
+    // kept for this thread's next allocation of the same size; the page heap was not called
+    page::PageHeap::of_node(h->node).tick();
   } else if (!b.arena->heap()->free(p, 0)) {
     slab::report_invalid_pointer(p, "free", "not the start of a live block (double free?)");
   }

@@ -68,6 +68,8 @@ void name_range(void* addr, std::size_t size, const char* name) {
 // An aligned reservation of exactly `size` bytes, without the slack reserve_aligned needs, so
 // that a process under a tight RLIMIT_AS (ulimit -v) can still map an arena: the kernel's own
 // placement first, then aligned addresses next to it. nullptr when none of them worked.
+constexpr int kExactTries = 16;
+
 char* reserve_exact(std::size_t size, std::size_t align) {
   void* p = ::mmap(nullptr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return nullptr;
@@ -75,7 +77,12 @@ char* reserve_exact(std::size_t size, std::size_t align) {
   if (got % align == 0) return static_cast<char*>(p);
   ::munmap(p, size);
   std::uintptr_t down = got & ~(std::uintptr_t{align} - 1);
-  for (std::uintptr_t hint : {down + align, down, down - align}) {
+  // Aligned places around where the kernel put it, downwards (where it places new mappings):
+  // under an address-space limit this is the only way to an aligned mapping, and the nearest
+  // slots are often taken by the arenas already mapped.
+  for (int k = -1; k < kExactTries - 1; ++k) {
+    std::uintptr_t hint = down - static_cast<std::uintptr_t>(k) * align;
+    if (hint > down + align || hint < align) continue;  // wrapped around: below the first slot
     void* q = ::mmap(reinterpret_cast<void*>(hint), size, PROT_NONE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
     if (q == MAP_FAILED) continue;

@@ -92,6 +92,10 @@ struct MachineInfo {
   int cpus = 1;
 };
 
+// Address space the process may still map under its RLIMIT_AS (ulimit -v): the limit less its
+// VmSize now; SIZE_MAX without a limit (or when it cannot be read).
+std::size_t address_space_left();
+
 // The cached first probe. Hugepage counts in it are as they were at that moment.
 const MachineInfo& machine();
 // A fresh read of everything (tests and reports; still no malloc).

@@ -1,5 +1,6 @@
 // Machine probing from /sys and /proc with open/read into stack buffers: no stdio, no malloc.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -148,6 +149,15 @@ std::uint64_t virt_to_phys(const void* p) {
   std::uint64_t pfn = entry & kPfnMask;
   if (pfn == 0) return 0;  // the kernel hides PFNs from non-root readers
   return pfn * kPageSize + (va % kPageSize);
+}
+
+std::size_t address_space_left() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return SIZE_MAX;
+  long vm_pages = read_long("/proc/self/statm", -1);  // its first field: VmSize in pages
+  if (vm_pages < 0) return SIZE_MAX;
+  std::size_t used = static_cast<std::size_t>(vm_pages) * kPageSize;
+  return rl.rlim_cur > used ? static_cast<std::size_t>(rl.rlim_cur) - used : 0;
 }
 
 }  // namespace hm::os

@@ -7,12 +7,15 @@ namespace hm::page {
 
 Arena* Arena::create(os::Backing best, int node, PageHeap* heap) {
   os::Mapping m = os::map_best(kArenaSize, kArenaSize, best, "hugemem-arena");
-  // No room for 1 GiB of address space (ulimit -v): the first part of a slot, smaller and
-  // smaller, on pages that can be protected page by page (THP or 4 KiB).
+  // No room for 1 GiB of address space (ulimit -v): the first part of a slot, on pages that can
+  // be protected page by page (THP or 4 KiB). At most a quarter of what the limit leaves, so
+  // that thread stacks, direct mappings and the program's own mappings still fit; smaller when
+  // even that fails.
   if (!m && errno == ENOMEM) {
     os::Backing small = best < os::Backing::THP ? os::Backing::THP : best;
-    for (std::size_t size = kArenaSize / 4; !m && size >= kMinArenaSize; size /= 4)
-      m = os::map_best(size, kArenaSize, small, "hugemem-arena");
+    std::size_t size = kArenaSize / 4;
+    while (size > kMinArenaSize && size > os::address_space_left() / 4) size /= 4;
+    for (; !m && size >= kMinArenaSize; size /= 4) m = os::map_best(size, kArenaSize, small, "hugemem-arena");
   }
   if (!m) return nullptr;
   if (node >= 0) os::bind_node(m.addr, m.size, node);

@@ -13,6 +13,8 @@ namespace {
 PageHeap g_heaps[kMaxNodes];
 Config g_config;
 std::atomic<std::size_t> g_arena_count{0};  // over all heaps: arena_limit is per process
+// Set once an arena had to be truncated (arena.h): the process is short of address space.
+std::atomic<bool> g_address_space_short{false};
 
 std::size_t pages_of(std::size_t bytes) { return bytes >> kPageShift; }
 
@@ -53,8 +55,10 @@ void* PageHeap::alloc(std::size_t pages, std::size_t align_pages, PageKind kind,
     return nullptr;
   }
   int align_order = order_for_pages(align_pages);
+  int saved = errno;  // a mapping that failed before another way succeeded leaves no ENOMEM
   LockGuard g(lock_);
   void* p = alloc_locked(pages, align_order, kind, tag, zeroed);
+  if (p) errno = saved;
   // A heap that allocates without freeing still ends its epochs.
   maybe_release();
   return p;
@@ -98,6 +102,11 @@ void* PageHeap::alloc_locked(std::size_t pages, int align_order, PageKind kind, 
   Arena*& list = arenas_[life];
   for (;;) {
     if (void* p = alloc_from(list, n, align_order, kind, tag, zeroed)) return p;
+    // Short of address space (an arena came out truncated), every arena serves both lifetimes
+    // before another is mapped.
+    if (g_address_space_short.load(std::memory_order_relaxed)) {
+      if (void* p = alloc_from(arenas_[life == kLong ? kShort : kLong], n, align_order, kind, tag, zeroed)) return p;
+    }
     Arena* a = nullptr;
     if (g_arena_count.fetch_add(1, std::memory_order_relaxed) < g_config.arena_limit)
       a = Arena::create(backing_for(life), node(), this);
@@ -117,11 +126,18 @@ void* PageHeap::alloc_locked(std::size_t pages, int align_order, PageKind kind, 
         << os::backing_name(a->backing());
       m.write_to_stderr();
     }
+    if (a->pages() < kArenaPages) g_address_space_short.store(true, std::memory_order_relaxed);
     registry_set(a, kArenaSize, reinterpret_cast<std::uintptr_t>(a));
     // Oldest arenas first: new ones fill last, so they are the ones that become empty.
     Arena** tail = &list;
     while (*tail) tail = &(*tail)->next;
     *tail = a;
+    // A truncated arena too small for this request stays for others; mapping more of them
+    // would only use up the address space (the caller may map the block on its own instead).
+    if (a->pages() < kArenaPages) {
+      if (void* p = alloc_from(a, n, align_order, kind, tag, zeroed)) return p;
+      break;
+    }
   }
   errno = ENOMEM;
   return nullptr;
@@ -175,6 +191,7 @@ void PageHeap::maybe_release() {
   const std::size_t high = pages_of(g_config.high), low = pages_of(g_config.low);
   if (dirty_ <= low) {  // nothing worth giving back: no epoch runs
     epoch_start_ = 0;
+    epoch_end_.store(0, std::memory_order_relaxed);
     burst_retry_ = 0;
     return;
   }
@@ -195,6 +212,7 @@ void PageHeap::maybe_release() {
   if (epoch_start_ == 0) {
     epoch_start_ = now;
     epoch_min_ = dirty_;
+    epoch_end_.store(now + g_config.delay_ms, std::memory_order_relaxed);
     return;
   }
   if (now - epoch_start_ < g_config.delay_ms) return;
@@ -208,6 +226,14 @@ void PageHeap::maybe_release() {
   }
   epoch_start_ = now;
   epoch_min_ = dirty_;
+  epoch_end_.store(now + g_config.delay_ms, std::memory_order_relaxed);
+}
+
+void PageHeap::tick() {
+  std::uint64_t end = epoch_end_.load(std::memory_order_relaxed);
+  if (end == 0 || os::monotonic_ms() < end) return;
+  LockGuard g(lock_);
+  maybe_release();
 }
 
 void PageHeap::release_to(std::size_t target, bool fragments) {
@@ -230,6 +256,7 @@ void PageHeap::release_after_exit() {
   release_to(pages_of(g_config.low), false);
   release_to(pages_of(g_config.low), true);
   epoch_start_ = 0;
+  epoch_end_.store(0, std::memory_order_relaxed);
   burst_retry_ = 0;
 }
 

@@ -21,6 +21,7 @@
 // measures the difference). HUGEMEM_SEGREGATE=0 turns it off.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -79,6 +80,10 @@ class PageHeap {
   bool resize(void* p, std::size_t new_pages);
   // Gives every dirty free block back and unmaps empty arenas but one. Returns bytes released.
   std::size_t trim();
+  // Ends the running release epoch if its time is up. For paths that serve a program without
+  // calling into this heap (a large-block cache hit, a slab refill), so that its free memory
+  // still goes back; one relaxed load when no epoch runs, a clock read when one does.
+  void tick();
   // A thread exited and gave its memory back: above `high`, free memory goes back down to `low`
   // now, fragments included, without waiting for the delay (the program may go idle, and an
   // idle heap sees no further free that would start the release).
@@ -117,6 +122,7 @@ class PageHeap {
   std::uint64_t epoch_start_ = 0;  // monotonic ms; 0: no epoch (dirty_ has been at or below low)
   std::size_t epoch_min_ = 0;      // the lowest dirty_ of the epoch, in pages
   std::size_t burst_retry_ = 0;    // a burst release left fragments: retry above this dirty level
+  std::atomic<std::uint64_t> epoch_end_{0};  // monotonic ms the running epoch ends; 0: none (tick)
   bool warned_fallback_ = false;
 };
 

@@ -61,6 +61,7 @@ void* ThreadHeap::alloc_refill(int c) noexcept {
       if (!retire_full(s)) continue;  // a remote free arrived while retiring: collect it
       active[c] = &g_empty_slab;
     }
+    page::PageHeap::of_node(node).tick();  // a program of small objects calls the page heap rarely
     drain_pending();
     Slab* next = partial[c].pop();
     if (!next) next = NodeSlabs::of(node).take(c, this);

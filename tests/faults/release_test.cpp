@@ -65,4 +65,27 @@ TEST(Release, TwoGiBPeakGoesBackToTheOS) {
               peak / kMiB, after_free / kMiB, after_trim / kMiB);
 }
 
+// A program that keeps running on its thread's large-block cache alone (a 1 MiB buffer taken and
+// given back) never calls into the page heap; its freed memory must still go back once an
+// epoch has passed (the cache's hits end the epoch: PageHeap::tick).
+TEST(Release, FreedMemoryGoesBackWhileOnlyTheLargeBlockCacheIsUsed) {
+  const hm::page::Config& cfg = hm::page::config();
+  hm_trim(0);
+  std::vector<void*> blocks;
+  for (int i = 0; i < 48; ++i) blocks.push_back(hm_malloc(kMiB));  // 48 MiB: above high, below the burst level
+  for (void* p : blocks) std::memset(p, 0x5A, kMiB);
+  for (void* p : blocks) hm_free(p);
+  hm_stats s{};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(20 * cfg.delay_ms + 2000);
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(cfg.delay_ms / 2 + 10));
+    void* p = hm_malloc(kMiB);  // served by the cache: the page heap is not called
+    ASSERT_NE(p, nullptr);
+    hm_free(p);
+    hm_get_stats(&s);
+  } while (s.resident_free > cfg.low + 4 * kMiB && std::chrono::steady_clock::now() < deadline);
+  EXPECT_LE(s.resident_free, cfg.low + 4 * kMiB) << "freed memory stayed while only the cache was used";
+}
+
 }  // namespace
+

@@ -26,6 +26,27 @@ TEST(Preload, LsAndPythonRunUnderAnAddressSpaceLimitSmallerThanAnArena) {
                         " -c 'import json; print(sum(range(10**6)), len(json.dumps(list(range(100000)))))'"}});
 }
 
+// Under such a limit the arenas leave room for what else a program maps (thread stacks), a block
+// no arena can hold gets a mapping of its own, and a malloc that succeeds leaves errno alone
+// even though a mapping failed on its way.
+TEST(Preload, ThreadsAndLargeBlocksFitUnderAnAddressSpaceLimitAndErrnoStaysClean) {
+  REQUIRE_PROGRAM(sh, "sh");
+  REQUIRE_PROGRAM(python, "python3");
+  run_both(Command{{sh, "-c",
+                    "ulimit -v 300000 && exec " + python +
+                        " -c 'import threading\n"
+                        "ts = [threading.Thread(target=lambda: None) for _ in range(8)]\n"
+                        "[t.start() for t in ts]; [t.join() for t in ts]; print(\"threads ok\")'"}});
+  run_both(Command{{sh, "-c",
+                    "ulimit -v 300000 && exec " + python +
+                        " -c 'import ctypes\n"
+                        "libc = ctypes.CDLL(None, use_errno=True)\n"
+                        "libc.malloc.restype = ctypes.c_void_p\n"
+                        "ctypes.set_errno(0)\n"
+                        "p = libc.malloc(64 << 20)\n"
+                        "print(p is not None, ctypes.get_errno())'"}});
+}
+
 TEST(Preload, OneArenaServesSmallAndLargeBlocksUnderAnArenaLimitOfOne) {
   REQUIRE_PROGRAM(python, "python3");
   Command c{{python, "-c",
