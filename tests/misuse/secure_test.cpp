@@ -141,6 +141,32 @@ TEST_F(Secure, WriteAfterFreeIsCaughtWhenTheObjectLeavesQuarantine) {
       "freeing (0x[0-9a-f]+)\n.*hugemem: write after free into \\3 at offset 10");
 }
 
+// The scrub checks objects already in the quarantine on later frees: a write after free is
+// reported within a few frees, not only when the object leaves the quarantine.
+TEST_F(Secure, WriteAfterFreeIsCaughtByTheScrubWithinAFewFrees) {
+  EXPECT_REPORTED(
+      {
+        auto* p = static_cast<char*>(hm_malloc(64));
+        hm_free(p);
+        freed(p);
+        p[10] = 1;
+        for (int i = 0; i < 8; ++i) hm_free(hm_malloc(64));
+      },
+      "freeing (0x[0-9a-f]+)\n.*hugemem: write after free into \\3 at offset 10");
+}
+
+TEST_F(Secure, WriteAfterFreeOfAZeroSizeBlockIsCaughtByTheScrub) {
+  EXPECT_REPORTED(
+      {
+        auto* p = static_cast<char*>(hm_malloc(0));
+        hm_free(p);
+        freed(p);
+        p[0] = 'x';
+        for (int i = 0; i < 8; ++i) hm_free(hm_malloc(8));
+      },
+      "freeing (0x[0-9a-f]+)\n.*hugemem: write after free into \\3 at offset 0");
+}
+
 // A fault in secure mode is described (what, where, thread) before the signal kills.
 #define EXPECT_FAULT_REPORTED(stmt, what) \
   EXPECT_EXIT(hm_misuse::on_thread([&] { stmt; }), ::testing::KilledBySignal(SIGSEGV), hm_misuse::report(what))
