@@ -69,6 +69,12 @@ void check_large(void* p, std::size_t bytes) {
   }
 }
 
+// The 8 bytes before a slab's first object (padding after its header) hold a keyed word while
+// that object is handed out, so an underflow off the first object is seen as one off any other
+// (whose 8 bytes before are the previous slot's canary or free fill).
+std::uint64_t* front_of(const Slab* s) { return reinterpret_cast<std::uint64_t*>(s->begin - kCanary); }
+std::uint64_t front_mark(const Slab* s) { return g_key ^ mix(s->begin) ^ 0x46524f4e54ull; }
+
 // A quarantined object's first word.
 std::uint64_t quarantine_mark(const void* p) { return g_mark_key ^ mix(p) ^ 0x51554152ull; }
 
@@ -246,6 +252,7 @@ void* alloc_small(slab::ThreadHeap* h, int c, std::size_t n) {
   if (s->owner.load(std::memory_order_relaxed) == h) p = shuffle(s, p);
   slab::verify_freed(s, p);
   set_canary(s, p, n);
+  if (reinterpret_cast<char*>(p) == s->begin) *front_of(s) = front_mark(s);
   return p;
 }
 
@@ -271,6 +278,8 @@ void free(const Block& b, void* p) {
       void* prev = static_cast<char*>(p) - s->size;
       auto w = *reinterpret_cast<const std::uint64_t*>(static_cast<char*>(p) - kCanary);
       if (w != kFreeWord && decode_canary(s, prev) == SIZE_MAX) slab::report_underflow(p, s);
+    } else if (*front_of(s) != front_mark(s)) {
+      slab::report_underflow(p, s);
     }
     slab::fill_freed(s, o);
     o->link = quarantine_mark(p);

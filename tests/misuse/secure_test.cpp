@@ -108,6 +108,23 @@ TEST_F(Secure, OneByteUnderflowIsCaught) {
       "freeing (0x[0-9a-f]+)\n.*hugemem: heap underflow before \\3: .* \\(size class [0-9]+, 48 bytes\\)");
 }
 
+// The lowest of many objects of a class nothing else uses is its slab's first: there is no
+// previous slot, and the 8 bytes before it (after the slab header) hold a keyed word instead.
+TEST_F(Secure, OneByteUnderflowOffASlabsFirstObjectIsCaught) {
+  EXPECT_REPORTED(
+      {
+        char* first = nullptr;
+        for (int i = 0; i < 32; ++i) {
+          auto* p = static_cast<char*>(hm_malloc(1500));
+          if (!first || p < first) first = p;
+        }
+        first[-1] ^= 0x5a;
+        freed(first);
+        hm_free(first);
+      },
+      "freeing (0x[0-9a-f]+)\n.*hugemem: heap underflow before \\3: .* \\(size class [0-9]+, 1536 bytes\\)");
+}
+
 TEST_F(Secure, MemsetUnderflowBy32BytesIsCaught) {
   EXPECT_REPORTED(
       {
