@@ -82,14 +82,18 @@ void* alloc_large(ThreadHeap* h, std::size_t n, std::size_t align, bool* zeroed)
   return p;
 }
 
-// Secure mode's large blocks: 8 bytes more for the canary at the block's end (api/secure.h).
+// Secure mode's large blocks: 8 bytes more for the canary at the block's end (api/secure.h),
+// and zeroed unless the page layer says they are: a block never hands out a freed one's data.
 void* alloc_large_secure(ThreadHeap* h, std::size_t n, std::size_t align) {
   if (n > kMaxRequest - 8) {
     errno = ENOMEM;
     return nullptr;
   }
-  void* p = alloc_large(h, n + 8, align, nullptr);
-  if (p) secure::mark_large(p, n);
+  bool zeroed = false;
+  void* p = alloc_large(h, n + 8, align, &zeroed);
+  if (!p) return nullptr;
+  if (!zeroed) std::memset(p, 0, n);
+  secure::mark_large(p, n);
   return p;
 }
 

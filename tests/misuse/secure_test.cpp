@@ -244,6 +244,26 @@ TEST_F(Secure, LargeDoubleFreeIsCaught) {
       "hugemem: invalid pointer 0x[0-9a-f]+ passed to free: a freed large block in quarantine \\(double free\\)");
 }
 
+// Large blocks come zeroed: after enough frees to pass the quarantine, a freed block's pages
+// are handed out again, without its data. Exits 1 if any new block holds the old bytes.
+TEST_F(Secure, LargeBlocksNeverHoldAFreedBlocksData) {
+  EXPECT_EXIT(
+      {
+        constexpr std::size_t n = 256 << 10;
+        char* old[8];
+        for (auto& p : old) std::memset(p = static_cast<char*>(hm_malloc(n)), 'S', n);
+        for (auto* p : old) hm_free(p);
+        int found = 0;
+        for (int i = 0; i < 300; ++i) {
+          auto* q = static_cast<char*>(hm_malloc(n));
+          for (std::size_t k = 0; k < n; k += 512) found += q[k] == 'S';
+          hm_free(q);
+        }
+        std::_Exit(found ? 1 : 0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 // What a correct program sees: the requested size as usable size, realloc and calloc keep
 // contents, a freed block is not handed back at once, and allocation order is not sequential.
 TEST_F(Secure, CorrectProgramsRun) {
