@@ -340,6 +340,7 @@ HM_EXPORT std::size_t hm_usable_size(const void* p) noexcept {
 HM_EXPORT int hm_trim(std::size_t) noexcept {
   int saved = errno;
   if (slab::ThreadHeap* h = api::t_own_heap) h->drain_pending();
+  if (api::secure::g_on) api::secure::flush();
   slab::flush_large_caches();
   std::size_t got = 0;
   for (int n = 0; n < page::kMaxNodes; ++n) got += slab::NodeSlabs::of(n).trim();

@@ -327,6 +327,35 @@ std::size_t usable(const Block& b, const void* p, const char* what) {
   return n;
 }
 
+void flush() {
+  for (;;) {
+    void* small[64];
+    void* large[64];
+    std::size_t large_bytes[64];
+    std::size_t ns = 0, nl = 0;
+    {
+      page::LockGuard g(g_lock);
+      for (; ns < 64 && g_small.count > 0; ++ns) {
+        small[ns] = g_small.item[g_small.head];
+        g_small.bytes -= g_small.bytes_of[g_small.head];
+        g_small.head = (g_small.head + 1) % kSmallSlots;
+        --g_small.count;
+      }
+      for (; nl < 64 && g_large.count > 0; ++nl) {
+        large[nl] = g_large.item[g_large.head];
+        large_bytes[nl] = g_large.bytes_of[g_large.head];
+        g_large.bytes -= large_bytes[nl];
+        g_large.head = (g_large.head + 1) % kLargeSlots;
+        --g_large.count;
+      }
+      g_small.scrub = 0;
+    }
+    if (ns == 0 && nl == 0) return;
+    for (std::size_t i = 0; i < ns; ++i) release_small(small[i]);
+    for (std::size_t i = 0; i < nl; ++i) release_large(large[i], large_bytes[i]);
+  }
+}
+
 bool quarantined(const void* p) { return static_cast<const FreeObj*>(p)->link == quarantine_mark(p); }
 
 void lock() { g_lock.lock(); }

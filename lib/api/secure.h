@@ -40,6 +40,10 @@ void free(const Block& b, void* p);
 // `what` names the caller (realloc, malloc_usable_size) in a report.
 std::size_t usable(const Block& b, const void* p, const char* what);
 
+// Empties the quarantines (malloc_trim): every object and block in them is checked and freed
+// for reuse.
+void flush();
+
 // Whether the small object p is in the quarantine (freed).
 bool quarantined(const void* p);
 
