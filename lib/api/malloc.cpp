@@ -104,9 +104,22 @@ void* alloc_small(ThreadHeap* h, int c) {
   return p;
 }
 
+// Secure mode's malloc(0): an inaccessible page of its own (api/secure.h), or nullptr if the
+// page could not be had or protected (the caller then hands out a small object).
+void* alloc_zero_size_secure(ThreadHeap* h) {
+  void* p = alloc_large(h, os::kPageSize, 1, nullptr);
+  if (!p || secure::make_zero_size(p)) return p;
+  slab::count_large(h, -static_cast<std::int64_t>(os::kPageSize));
+  page::Arena::of(p)->heap()->free(p, 0);
+  return nullptr;
+}
+
 __attribute__((noinline)) void* malloc_slow(std::size_t n) noexcept {
   return on_alloc_heap([n](ThreadHeap* h) {
     if (__builtin_expect(secure::g_on, 0)) {
+      if (n == 0) {
+        if (void* p = alloc_zero_size_secure(h)) return p;
+      }
       int c = secure::class_for(n, 1);
       return c >= 0 ? secure::alloc_small(h, c, n) : alloc_large_secure(h, n, 1);
     }
@@ -177,8 +190,10 @@ void check_size(void* p, std::size_t align, std::size_t n) {
   } else if (b.kind == Block::Large) {
     ok = pages_for((n ? n : 1) + (secure::g_on ? 8 : 0)) << page::kPageShift == b.usable;
   } else {
-    // A direct mapping is its request rounded up to the next 2 MiB (page/direct.cpp).
-    ok = n <= b.usable && b.usable - (n ? n : 1) < os::k2M;
+    // A direct mapping is its request (in secure mode 8 bytes more, as every large block)
+    // rounded up to the next 2 MiB (page/direct.cpp).
+    std::size_t m = (n ? n : 1) + (secure::g_on ? 8 : 0);
+    ok = m <= b.usable && b.usable - m < os::k2M;
   }
   if (!ok) slab::report_size_mismatch(p, n, b.usable, b.slab);
 }
@@ -358,7 +373,8 @@ HM_EXPORT int hm_owns(const void* p) noexcept {
            !(api::secure::g_on && api::secure::quarantined(p));
   const page::PageDesc* d = page::desc_in(e, p);
   return d->kind == page::PageKind::Large && reinterpret_cast<std::uintptr_t>(p) % os::kPageSize == 0 &&
-         __atomic_load_n(&d->tag, __ATOMIC_RELAXED) == 0;  // not kept (kCachedTag) or quarantined
+         (__atomic_load_n(&d->tag, __ATOMIC_RELAXED) == 0 ||  // not kept (kCachedTag) or quarantined
+          (api::secure::g_on && __atomic_load_n(&d->tag, __ATOMIC_RELAXED) == api::secure::kZeroSizeTag));
 }
 
 #ifdef HUGEMEM_OVERRIDE

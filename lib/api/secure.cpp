@@ -218,6 +218,10 @@ void describe_fault(void* addr) {
             m << "use after free of the large block " << static_cast<const void*>(a->page(i)) << " ("
               << static_cast<std::uint64_t>(std::size_t{pd.count} << page::kPageShift) << " bytes, freed, in quarantine)";
             why = nullptr;
+          } else if (idx < i + pd.count && pd.tag == kZeroSizeTag) {
+            m << "a read or write of the zero-size block " << static_cast<const void*>(a->page(i))
+              << " (malloc(0): it has no byte to access)";
+            why = nullptr;
           }
           break;
         }
@@ -263,6 +267,13 @@ void mark_large(void* p, std::size_t n) {
   *large_canary(p, bytes) = encode_size(p, n);
 }
 
+bool make_zero_size(void* p) {
+  if (!os::protect(p, os::kPageSize, false)) return false;
+  page::Arena* a = page::Arena::of(p);
+  std::atomic_ref<std::uint8_t>(a->desc(a->index_of(p)).tag).store(kZeroSizeTag, std::memory_order_relaxed);
+  return true;
+}
+
 void free(const Block& b, void* p) {
   if (b.kind == Block::Small) {
     Slab* s = b.slab;
@@ -294,15 +305,17 @@ void free(const Block& b, void* p) {
     for (std::size_t i = 0; i < k; ++i) release_small(out[i]);
     return;
   }
-  // Large arena blocks (direct mappings are unmapped by the caller).
-  check_large(p, b.usable);
+  // Large arena blocks (direct mappings are unmapped by the caller). A zero-size block has no
+  // canary and is inaccessible already.
+  page::Arena* a = b.arena;
+  bool zero_size = std::atomic_ref<std::uint8_t>(a->desc(a->index_of(p)).tag).load(std::memory_order_relaxed) == kZeroSizeTag;
+  if (!zero_size) check_large(p, b.usable);
   if (b.usable > kLargeMax) {
     b.arena->heap()->free(p, 0);
     return;
   }
-  page::Arena* a = b.arena;
   std::atomic_ref<std::uint8_t>(a->desc(a->index_of(p)).tag).store(kQuarantinedTag, std::memory_order_relaxed);
-  os::protect(p, b.usable, false);
+  if (!zero_size) os::protect(p, b.usable, false);
   void* out[8];
   std::size_t out_bytes[8];
   std::size_t k;
@@ -316,6 +329,8 @@ void free(const Block& b, void* p) {
 std::size_t usable(const Block& b, const void* p, const char* what) {
   if (b.kind == Block::Direct) return b.usable;
   if (b.kind == Block::Large) {
+    if (std::atomic_ref<std::uint8_t>(b.arena->desc(b.arena->index_of(const_cast<void*>(p))).tag).load(std::memory_order_relaxed) == kZeroSizeTag)
+      return 0;
     std::size_t n = decode_large(const_cast<void*>(p), b.usable);
     if (n == SIZE_MAX) slab::report_large_overflow(p, b.usable, SIZE_MAX, b.usable - kCanary);
     return n;

@@ -10,11 +10,13 @@
 //  - a large block gets the same canary at its end (the request is 8 bytes larger);
 //  - freed large blocks are made inaccessible (PROT_NONE) and wait in a quarantine of their own,
 //    so a use after free faults;
-//  - allocation order within a slab is randomised (one of the first four free objects).
+//  - allocation order within a slab is randomised (one of the first four free objects);
+//  - malloc(0) returns an inaccessible page of its own.
 // docs/hardening.md says what it catches and misses and what it costs.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "api/block.h"
 #include "slab/thread_heap.h"
@@ -33,6 +35,11 @@ void* alloc_small(slab::ThreadHeap* h, int c, std::size_t n);
 // A new large block (arena or direct) of n bytes, allocated with 8 bytes more: its canary (the
 // same encoding, in the block's last word, the bytes from n to it filled) for an arena block.
 void mark_large(void* p, std::size_t n);
+// malloc(0): p, a one-page large block just allocated, becomes inaccessible (PROT_NONE) and is
+// tagged kZeroSizeTag, so any read or write through it faults. False (p untouched) if the
+// kernel refused the protection (the caller then frees p and hands out a small object).
+inline constexpr std::uint8_t kZeroSizeTag = 3;
+bool make_zero_size(void* p);
 // Frees any pointer (the caller resolved it to b); false if it is a large block the caller
 // should free itself (too big to quarantine).
 void free(const Block& b, void* p);

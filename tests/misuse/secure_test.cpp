@@ -172,10 +172,10 @@ TEST_F(Secure, WriteAfterFreeIsCaughtByTheScrubWithinAFewFrees) {
       "freeing (0x[0-9a-f]+)\n.*hugemem: write after free into \\3 at offset 10");
 }
 
-TEST_F(Secure, WriteAfterFreeOfAZeroSizeBlockIsCaughtByTheScrub) {
+TEST_F(Secure, WriteAfterFreeOfAOneByteBlockIsCaughtByTheScrub) {
   EXPECT_REPORTED(
       {
-        auto* p = static_cast<char*>(hm_malloc(0));
+        auto* p = static_cast<char*>(hm_malloc(1));
         hm_free(p);
         freed(p);
         p[0] = 'x';
@@ -187,6 +187,48 @@ TEST_F(Secure, WriteAfterFreeOfAZeroSizeBlockIsCaughtByTheScrub) {
 // A fault in secure mode is described (what, where, thread) before the signal kills.
 #define EXPECT_FAULT_REPORTED(stmt, what) \
   EXPECT_EXIT(hm_misuse::on_thread([&] { stmt; }), ::testing::KilledBySignal(SIGSEGV), hm_misuse::report(what))
+
+// malloc(0) is an inaccessible page of its own: reading or writing it faults, live or freed.
+TEST_F(Secure, ZeroSizeReadFaultsAndIsDescribed) {
+  EXPECT_FAULT_REPORTED(
+      {
+        auto* p = static_cast<volatile char*>(hm_malloc(0));
+        std::fprintf(stderr, "malloc(0) = %p\n", const_cast<char*>(p));
+        char c = p[0];
+        std::fprintf(stderr, "the read landed %d\n", c);
+      },
+      "malloc\\(0\\) = (0x[0-9a-f]+)\n.*hugemem: invalid access at \\3: a read or write of the zero-size block \\3");
+}
+
+TEST_F(Secure, ZeroSizeWriteAfterFreeFaults) {
+  EXPECT_FAULT_REPORTED(
+      {
+        auto* p = static_cast<volatile char*>(hm_malloc(0));
+        hm_free(const_cast<char*>(p));
+        freed(const_cast<char*>(p));
+        p[0] = 1;
+        std::fprintf(stderr, "the write landed\n");
+      },
+      "freeing (0x[0-9a-f]+)\n.*hugemem: invalid access at \\3: use after free of the large block \\3");
+}
+
+// What else a zero-size block answers: usable size 0, owned, realloc moves it, free_sized(p, 0).
+TEST_F(Secure, ZeroSizeBlocksBehave) {
+  EXPECT_EXIT(
+      {
+        void* p = hm_malloc(0);
+        bool ok = p && hm_usable_size(p) == 0 && hm_owns(p);
+        auto* q = static_cast<char*>(hm_realloc(p, 10));
+        ok = ok && q && hm_usable_size(q) == 10;
+        q[9] = 1;
+        hm_free(q);
+        void* r = hm_calloc(4, 0);
+        ok = ok && r;
+        hm_free_sized(r, 0);
+        std::_Exit(ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
 
 TEST_F(Secure, LargeUseAfterFreeFaults) {
   EXPECT_FAULT_REPORTED(
@@ -260,6 +302,21 @@ TEST_F(Secure, LargeBlocksNeverHoldAFreedBlocksData) {
           hm_free(q);
         }
         std::_Exit(found ? 1 : 0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// Found by fuzzing secure mode: a direct mapping gets the request plus the 8 bytes every
+// secure large block gets, so 178 MiB - 1 bytes took 180 MiB, and free_sized with the right
+// size was reported as a size mismatch.
+TEST_F(Secure, SizedFreeOfADirectMappingJustBelowA2MiBStep) {
+  EXPECT_EXIT(
+      {
+        constexpr std::size_t n = (std::size_t{178} << 20) - 1;
+        void* p = hm_malloc(n);
+        if (!p) std::_Exit(2);
+        hm_free_sized(p, n);
+        std::_Exit(0);
       },
       ::testing::ExitedWithCode(0), "");
 }
