@@ -82,15 +82,28 @@ void* alloc_large(ThreadHeap* h, std::size_t n, std::size_t align, bool* zeroed)
   return p;
 }
 
-// Secure mode's large blocks: 8 bytes more for the canary at the block's end (api/secure.h),
-// and zeroed unless the page layer says they are: a block never hands out a freed one's data.
+// Secure mode's large blocks: 8 bytes more for the canary at the block's end (api/secure.h), a
+// guard page before an arena block while the budget allows, and zeroed unless the page layer
+// says they are: a block never hands out a freed one's data.
 void* alloc_large_secure(ThreadHeap* h, std::size_t n, std::size_t align) {
-  if (n > kMaxRequest - 8) {
+  if (n > kMaxRequest - 8 - os::kPageSize) {
     errno = ENOMEM;
     return nullptr;
   }
   bool zeroed = false;
-  void* p = alloc_large(h, n + 8, align, &zeroed);
+  void* p = nullptr;
+  if (align <= os::kPageSize && n + 8 + os::kPageSize <= kDirectThreshold && secure::take_guard()) {
+    void* with_guard = alloc_large(h, n + 8 + os::kPageSize, 1, &zeroed);
+    p = with_guard ? secure::guard_front(with_guard) : nullptr;
+    if (!p) {
+      secure::put_guard();
+      if (with_guard) {
+        slab::count_large(h, -static_cast<std::int64_t>(pages_for(n + 8 + os::kPageSize) << page::kPageShift));
+        page::Arena::of(with_guard)->heap()->free(with_guard, 0);
+      }
+    }
+  }
+  if (!p) p = alloc_large(h, n + 8, align, &zeroed);
   if (!p) return nullptr;
   if (!zeroed) std::memset(p, 0, n);
   secure::mark_large(p, n);
@@ -147,7 +160,7 @@ __attribute__((noinline)) void free_slow(void* p) noexcept {
   Block b = resolve(p, "free");
   if (__builtin_expect(secure::g_on, 0) && b.kind != Block::Direct) {
     int saved = errno;
-    if (b.kind == Block::Large) slab::count_large(heap_for_free(), -static_cast<std::int64_t>(b.usable));
+    if (b.kind == Block::Large) slab::count_large(heap_for_free(), -static_cast<std::int64_t>(b.usable + b.guard));
     secure::free(b, p);
     errno = saved;
     return;
@@ -372,6 +385,10 @@ HM_EXPORT int hm_owns(const void* p) noexcept {
     return s->contains_object(p) && !slab::looks_free(s, static_cast<const slab::FreeObj*>(p)) &&
            !(api::secure::g_on && api::secure::quarantined(p));
   const page::PageDesc* d = page::desc_in(e, p);
+  if (d->kind == page::PageKind::Unused && api::secure::g_on) {  // a block after its guard page
+    const page::PageDesc* h = api::secure::guarded_head(reinterpret_cast<page::Arena*>(e), p);
+    return h && __atomic_load_n(&h->tag, __ATOMIC_RELAXED) == api::secure::kGuardedTag;
+  }
   return d->kind == page::PageKind::Large && reinterpret_cast<std::uintptr_t>(p) % os::kPageSize == 0 &&
          (__atomic_load_n(&d->tag, __ATOMIC_RELAXED) == 0 ||  // not kept (kCachedTag) or quarantined
           (api::secure::g_on && __atomic_load_n(&d->tag, __ATOMIC_RELAXED) == api::secure::kZeroSizeTag));

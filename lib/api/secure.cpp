@@ -54,7 +54,14 @@ std::size_t decode_canary(const Slab* s, const void* p) { return decode_size(p, 
 // Large blocks: the canary is the block's last word, the fill runs from n up to it.
 std::size_t large_bytes(const void* p) {
   page::Arena* a = page::Arena::of(p);
+  if (const page::PageDesc* h = guarded_head(a, p)) return std::size_t{h->count - 1u} << page::kPageShift;
   return std::size_t{a->desc(a->index_of(p)).count} << page::kPageShift;
+}
+std::uint8_t head_tag(page::Arena* a, const void* head) {
+  return std::atomic_ref<std::uint8_t>(a->desc(a->index_of(head)).tag).load(std::memory_order_relaxed);
+}
+void set_head_tag(page::Arena* a, const void* head, std::uint8_t tag) {
+  std::atomic_ref<std::uint8_t>(a->desc(a->index_of(head)).tag).store(tag, std::memory_order_relaxed);
 }
 std::uint64_t* large_canary(void* p, std::size_t bytes) {
   return reinterpret_cast<std::uint64_t*>(static_cast<char*>(p) + bytes - kCanary);
@@ -81,10 +88,11 @@ std::uint64_t quarantine_mark(const void* p) { return g_mark_key ^ mix(p) ^ 0x51
 // ---- Quarantine: a FIFO of freed objects, for all threads, under one lock ----
 constexpr std::size_t kSmallSlots = 4096;           // objects
 constexpr std::size_t kSmallBytes = 4u << 20;       // and bytes
-constexpr std::size_t kLargeSlots = 64;
+constexpr std::size_t kLargeSlots = 256;
 constexpr std::size_t kLargeBytes = 64u << 20;
 constexpr std::size_t kLargeMax = 16u << 20;        // larger blocks are freed at once
-constexpr std::uint8_t kQuarantinedTag = 2;         // a large block's head tag (block.cpp)
+constexpr std::size_t kMaxGuards = 8192;             // live guarded blocks: at most 2 mappings each
+std::atomic<std::size_t> g_guards{0};
 
 struct Ring {
   void* item[kSmallSlots];
@@ -156,7 +164,7 @@ void release_small(void* p) {
 void release_large(void* p, std::size_t bytes) {
   page::Arena* a = page::Arena::of(p);
   os::protect(p, bytes, true);
-  std::atomic_ref<std::uint8_t>(a->desc(a->index_of(p)).tag).store(0, std::memory_order_relaxed);
+  set_head_tag(a, p, 0);
   a->heap()->free(p, 0);
 }
 
@@ -218,6 +226,13 @@ void describe_fault(void* addr) {
             m << "use after free of the large block " << static_cast<const void*>(a->page(i)) << " ("
               << static_cast<std::uint64_t>(std::size_t{pd.count} << page::kPageShift) << " bytes, freed, in quarantine)";
             why = nullptr;
+          } else if (idx < i + pd.count && pd.tag == kQuarantinedGuardedTag) {
+            m << "use after free of the large block " << static_cast<const void*>(a->page(i + 1)) << " ("
+              << static_cast<std::uint64_t>(std::size_t{pd.count - 1u} << page::kPageShift) << " bytes, freed, in quarantine)";
+            why = nullptr;
+          } else if (idx == i && pd.tag == kGuardedTag) {
+            m << "the guard page before the large block " << static_cast<const void*>(a->page(i + 1)) << " (an underflow)";
+            why = nullptr;
           } else if (idx < i + pd.count && pd.tag == kZeroSizeTag) {
             m << "a read or write of the zero-size block " << static_cast<const void*>(a->page(i))
               << " (malloc(0): it has no byte to access)";
@@ -243,8 +258,10 @@ void init() {
 }
 
 int class_for(std::size_t n, std::size_t align) {
-  if (n > slab::kSmallMax) return -1;
   std::size_t m = n + kCanary;
+  // A block of more than a page with its canary gets pages of its own (a large block): freed,
+  // it is made inaccessible, so a read after free faults, as for every large block.
+  if (m > os::kPageSize) return -1;
   if (align <= 16) return m <= slab::kSmallMax ? slab::class_of(m) : -1;
   return slab::aligned_class(m, align);
 }
@@ -265,6 +282,28 @@ void mark_large(void* p, std::size_t n) {
   std::size_t bytes = large_bytes(p);
   std::memset(static_cast<char*>(p) + n, kSlackFill, bytes - kCanary - n);
   *large_canary(p, bytes) = encode_size(p, n);
+}
+
+bool take_guard() {
+  if (g_guards.fetch_add(1, std::memory_order_relaxed) < kMaxGuards) return true;
+  g_guards.fetch_sub(1, std::memory_order_relaxed);
+  return false;
+}
+void put_guard() { g_guards.fetch_sub(1, std::memory_order_relaxed); }
+
+void* guard_front(void* p) {
+  if (!os::protect(p, os::kPageSize, false)) return nullptr;
+  set_head_tag(page::Arena::of(p), p, kGuardedTag);
+  return static_cast<char*>(p) + os::kPageSize;
+}
+
+const page::PageDesc* guarded_head(page::Arena* a, const void* p) {
+  if (reinterpret_cast<std::uintptr_t>(p) % os::kPageSize != 0) return nullptr;
+  std::uint32_t idx = a->index_of(p);
+  if (idx <= page::kFirstUsablePage) return nullptr;
+  const page::PageDesc& h = a->desc(idx - 1);
+  std::uint8_t tag = std::atomic_ref<std::uint8_t>(const_cast<std::uint8_t&>(h.tag)).load(std::memory_order_relaxed);
+  return h.kind == page::PageKind::Large && (tag == kGuardedTag || tag == kQuarantinedGuardedTag) ? &h : nullptr;
 }
 
 bool make_zero_size(void* p) {
@@ -308,20 +347,22 @@ void free(const Block& b, void* p) {
   // Large arena blocks (direct mappings are unmapped by the caller). A zero-size block has no
   // canary and is inaccessible already.
   page::Arena* a = b.arena;
-  bool zero_size = std::atomic_ref<std::uint8_t>(a->desc(a->index_of(p)).tag).load(std::memory_order_relaxed) == kZeroSizeTag;
+  void* head = static_cast<char*>(p) - b.guard;
+  bool zero_size = head_tag(a, head) == kZeroSizeTag;
   if (!zero_size) check_large(p, b.usable);
+  if (b.guard) put_guard();
   if (b.usable > kLargeMax) {
-    b.arena->heap()->free(p, 0);
+    release_large(head, b.guard + b.usable);
     return;
   }
-  std::atomic_ref<std::uint8_t>(a->desc(a->index_of(p)).tag).store(kQuarantinedTag, std::memory_order_relaxed);
+  set_head_tag(a, head, b.guard ? kQuarantinedGuardedTag : kQuarantinedTag);
   if (!zero_size) os::protect(p, b.usable, false);
   void* out[8];
   std::size_t out_bytes[8];
   std::size_t k;
   {
     page::LockGuard g(g_lock);
-    k = push(g_large, kLargeSlots, kLargeBytes, p, b.usable, out, out_bytes, 8);
+    k = push(g_large, kLargeSlots, kLargeBytes, head, b.guard + b.usable, out, out_bytes, 8);
   }
   for (std::size_t i = 0; i < k; ++i) release_large(out[i], out_bytes[i]);
 }

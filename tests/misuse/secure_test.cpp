@@ -188,6 +188,45 @@ TEST_F(Secure, WriteAfterFreeOfAOneByteBlockIsCaughtByTheScrub) {
 #define EXPECT_FAULT_REPORTED(stmt, what) \
   EXPECT_EXIT(hm_misuse::on_thread([&] { stmt; }), ::testing::KilledBySignal(SIGSEGV), hm_misuse::report(what))
 
+// A block of a page or more has pages of its own in secure mode: a read after free faults.
+TEST_F(Secure, PageSizedReadAfterFreeFaults) {
+  EXPECT_FAULT_REPORTED(
+      {
+        auto* p = static_cast<volatile char*>(hm_malloc(4096));
+        p[100] = 1;
+        hm_free(const_cast<char*>(p));
+        freed(const_cast<char*>(p));
+        char c = p[100];
+        std::fprintf(stderr, "the read landed %d\n", c);
+      },
+      "freeing (0x[0-9a-f]+)\n.*hugemem: invalid access at 0x[0-9a-f]+: use after free of the large block \\3 \\(8192 bytes");
+}
+
+// A large block has a guard page before it: an underflow faults even when a live block lies
+// right below, and is described.
+TEST_F(Secure, LargeUnderflowHitsTheGuardPage) {
+  EXPECT_FAULT_REPORTED(
+      {
+        auto* below = static_cast<char*>(hm_malloc(8192));
+        auto* p = static_cast<volatile char*>(hm_malloc(8192));
+        std::fprintf(stderr, "block %p above %p\n", const_cast<char*>(p), static_cast<void*>(below));
+        p[-1] = 1;
+        std::fprintf(stderr, "the write landed\n");
+      },
+      "block (0x[0-9a-f]+) above .*\n.*hugemem: invalid access at 0x[0-9a-f]+: the guard page before the large block \\3 \\(an underflow\\)");
+}
+
+TEST_F(Secure, GuardedLargeDoubleFreeIsCaught) {
+  EXPECT_REPORTED(
+      {
+        void* p = hm_malloc(8192);
+        hm_free(p);
+        freed(p);
+        hm_free(p);
+      },
+      "freeing (0x[0-9a-f]+)\n.*hugemem: invalid pointer \\3 passed to free: a freed large block in quarantine \\(double free\\)");
+}
+
 // malloc(0) is an inaccessible page of its own: reading or writing it faults, live or freed.
 TEST_F(Secure, ZeroSizeReadFaultsAndIsDescribed) {
   EXPECT_FAULT_REPORTED(
