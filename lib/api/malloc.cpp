@@ -105,7 +105,9 @@ void* alloc_large_secure(ThreadHeap* h, std::size_t n, std::size_t align) {
   }
   if (!p) p = alloc_large(h, n + 8, align, &zeroed);
   if (!p) return nullptr;
-  if (!zeroed) std::memset(p, 0, n);
+  // Cleared: below 64 KiB by writing, above by giving the pages to the kernel, which zero-fills
+  // them when touched (pages the program never touches then cost nothing).
+  if (!zeroed && (n < (std::size_t{64} << 10) || !os::decommit(p, pages_for(n) << page::kPageShift))) std::memset(p, 0, n);
   secure::mark_large(p, n);
   return p;
 }

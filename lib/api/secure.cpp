@@ -138,9 +138,13 @@ void scrub_locked(Ring& r) {
     const Slab* s = slab::slab_of(p);
     if (static_cast<const FreeObj*>(p)->link != quarantine_mark(p)) slab::report_write_after_free(p, s, 0);
     const auto* c = static_cast<const unsigned char*>(p);
-    std::size_t end = s->size < kScrubBytes ? s->size : kScrubBytes;
-    for (std::size_t i = sizeof(FreeObj); i < end; ++i) {
-      if (c[i] != slab::kFreeFill) slab::report_write_after_free(p, s, i);
+    std::size_t end = s->size < kScrubBytes ? s->size : kScrubBytes;  // sizes are multiples of 8
+    for (std::size_t i = sizeof(FreeObj); i < end; i += sizeof(std::uint64_t)) {
+      std::uint64_t w;
+      std::memcpy(&w, c + i, sizeof w);
+      if (w == kFreeWord) continue;
+      while (c[i] == slab::kFreeFill) ++i;
+      slab::report_write_after_free(p, s, i);
     }
   }
 }
