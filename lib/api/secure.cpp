@@ -312,8 +312,7 @@ const page::PageDesc* guarded_head(page::Arena* a, const void* p) {
 
 bool make_zero_size(void* p) {
   if (!os::protect(p, os::kPageSize, false)) return false;
-  page::Arena* a = page::Arena::of(p);
-  std::atomic_ref<std::uint8_t>(a->desc(a->index_of(p)).tag).store(kZeroSizeTag, std::memory_order_relaxed);
+  set_head_tag(page::Arena::of(p), p, kZeroSizeTag);
   return true;
 }
 
@@ -374,8 +373,7 @@ void free(const Block& b, void* p) {
 std::size_t usable(const Block& b, const void* p, const char* what) {
   if (b.kind == Block::Direct) return b.usable;
   if (b.kind == Block::Large) {
-    if (std::atomic_ref<std::uint8_t>(b.arena->desc(b.arena->index_of(const_cast<void*>(p))).tag).load(std::memory_order_relaxed) == kZeroSizeTag)
-      return 0;
+    if (head_tag(b.arena, p) == kZeroSizeTag) return 0;
     std::size_t n = decode_large(const_cast<void*>(p), b.usable);
     if (n == SIZE_MAX) slab::report_large_overflow(p, b.usable, SIZE_MAX, b.usable - kCanary);
     return n;
@@ -391,7 +389,7 @@ void flush() {
   for (;;) {
     void* small[64];
     void* large[64];
-    std::size_t large_bytes[64];
+    std::size_t large_len[64];
     std::size_t ns = 0, nl = 0;
     {
       page::LockGuard g(g_lock);
@@ -403,8 +401,8 @@ void flush() {
       }
       for (; nl < 64 && g_large.count > 0; ++nl) {
         large[nl] = g_large.item[g_large.head];
-        large_bytes[nl] = g_large.bytes_of[g_large.head];
-        g_large.bytes -= large_bytes[nl];
+        large_len[nl] = g_large.bytes_of[g_large.head];
+        g_large.bytes -= large_len[nl];
         g_large.head = (g_large.head + 1) % kLargeSlots;
         --g_large.count;
       }
@@ -412,7 +410,7 @@ void flush() {
     }
     if (ns == 0 && nl == 0) return;
     for (std::size_t i = 0; i < ns; ++i) release_small(small[i]);
-    for (std::size_t i = 0; i < nl; ++i) release_large(large[i], large_bytes[i]);
+    for (std::size_t i = 0; i < nl; ++i) release_large(large[i], large_len[i]);
   }
 }
 
