@@ -82,10 +82,23 @@ void* alloc_large(ThreadHeap* h, std::size_t n, std::size_t align, bool* zeroed)
   return p;
 }
 
+// Clears [from, n) of a new large block p: by writing, except that whole pages of a range of
+// 64 KiB or more go to the kernel, which zero-fills them when touched (pages the program never
+// touches then cost nothing).
+void clear_large(char* p, std::size_t from, std::size_t n) {
+  std::size_t page_from = (from + os::kPageSize - 1) & ~(os::kPageSize - 1);
+  if (n - from >= (std::size_t{64} << 10) && page_from < n &&
+      os::decommit(p + page_from, (pages_for(n) << page::kPageShift) - page_from)) {
+    n = page_from;
+  }
+  std::memset(p + from, 0, n - from);
+}
+
 // Secure mode's large blocks: 8 bytes more for the canary at the block's end (api/secure.h), a
 // guard page before an arena block while the budget allows, and zeroed unless the page layer
-// says they are: a block never hands out a freed one's data.
-void* alloc_large_secure(ThreadHeap* h, std::size_t n, std::size_t align) {
+// says they are: a block never hands out a freed one's data. The caller overwrites the first
+// `keep` bytes itself (realloc), so they are not cleared.
+void* alloc_large_secure(ThreadHeap* h, std::size_t n, std::size_t align, std::size_t keep = 0) {
   if (n > kMaxRequest - 8 - os::kPageSize) {
     errno = ENOMEM;
     return nullptr;
@@ -105,9 +118,7 @@ void* alloc_large_secure(ThreadHeap* h, std::size_t n, std::size_t align) {
   }
   if (!p) p = alloc_large(h, n + 8, align, &zeroed);
   if (!p) return nullptr;
-  // Cleared: below 64 KiB by writing, above by giving the pages to the kernel, which zero-fills
-  // them when touched (pages the program never touches then cost nothing).
-  if (!zeroed && (n < (std::size_t{64} << 10) || !os::decommit(p, pages_for(n) << page::kPageShift))) std::memset(p, 0, n);
+  if (!zeroed && keep < n) clear_large(static_cast<char*>(p), keep, n);
   secure::mark_large(p, n);
   return p;
 }
@@ -129,15 +140,20 @@ void* alloc_zero_size_secure(ThreadHeap* h) {
   return nullptr;
 }
 
-__attribute__((noinline)) void* malloc_slow(std::size_t n) noexcept {
-  return on_alloc_heap([n](ThreadHeap* h) {
-    if (__builtin_expect(secure::g_on, 0)) {
-      if (n == 0) {
-        if (void* p = alloc_zero_size_secure(h)) return p;
-      }
-      int c = secure::class_for(n, 1);
-      return c >= 0 ? secure::alloc_small(h, c, n) : alloc_large_secure(h, n, 1);
+// Secure mode's malloc; realloc passes as `keep` the bytes it copies into the block.
+void* malloc_secure(std::size_t n, std::size_t keep) {
+  return on_alloc_heap([n, keep](ThreadHeap* h) {
+    if (n == 0) {
+      if (void* p = alloc_zero_size_secure(h)) return p;
     }
+    int c = secure::class_for(n, 1);
+    return c >= 0 ? secure::alloc_small(h, c, n) : alloc_large_secure(h, n, 1, keep);
+  });
+}
+
+__attribute__((noinline)) void* malloc_slow(std::size_t n) noexcept {
+  if (__builtin_expect(secure::g_on, 0)) return malloc_secure(n, 0);
+  return on_alloc_heap([n](ThreadHeap* h) {
     if (n <= kSmallMax) return alloc_small(h, slab::class_of(n));
     return alloc_large(h, n, 1, nullptr);
   });
@@ -262,7 +278,7 @@ HM_EXPORT void* hm_realloc(void* p, std::size_t n) noexcept {
   Block b = api::resolve(p, "realloc");
   if (__builtin_expect(api::secure::g_on, 0)) {  // always moves: the canary and quarantine see it all
     std::size_t old = api::secure::usable(b, p, "realloc");
-    void* q = hm_malloc(n);
+    void* q = api::malloc_secure(n, n < old ? n : old);
     if (!q) return nullptr;
     std::memcpy(q, p, n < old ? n : old);
     hm_free(p);

@@ -345,6 +345,30 @@ TEST_F(Secure, LargeBlocksNeverHoldAFreedBlocksData) {
       ::testing::ExitedWithCode(0), "");
 }
 
+// realloc clears only what it does not copy: the grown tail holds no freed block's data either.
+TEST_F(Secure, ReallocGrownTailNeverHoldsAFreedBlocksData) {
+  EXPECT_EXIT(
+      {
+        constexpr std::size_t n = 256 << 10;
+        char* old[8];
+        for (auto& p : old) std::memset(p = static_cast<char*>(hm_malloc(n)), 'S', n);
+        for (auto* p : old) hm_free(p);
+        for (int i = 0; i < 300; ++i) hm_free(hm_malloc(n));
+        int found = 0;
+        std::size_t size = 40000;
+        auto* q = static_cast<char*>(hm_calloc(1, size));
+        while (size < (std::size_t{1} << 20)) {
+          std::size_t grown = size + size / 2;
+          q = static_cast<char*>(hm_realloc(q, grown));
+          for (std::size_t k = size; k < grown; k += 256) found += q[k] != 0;
+          size = grown;
+        }
+        hm_free(q);
+        std::_Exit(found ? 1 : 0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 // Found by fuzzing secure mode: a direct mapping gets the request plus the 8 bytes every
 // secure large block gets, so 178 MiB - 1 bytes took 180 MiB, and free_sized with the right
 // size was reported as a size mismatch.
