@@ -130,13 +130,18 @@ void* alloc_small(ThreadHeap* h, int c) {
   return p;
 }
 
-// Secure mode's malloc(0): an inaccessible page of its own (api/secure.h), or nullptr if the
-// page could not be had or protected (the caller then hands out a small object).
+// Secure mode's malloc(0): an inaccessible page of its own (api/secure.h), counted with the
+// guards, or nullptr if the budget is spent or the page could not be had or protected (the
+// caller then hands out a small object).
 void* alloc_zero_size_secure(ThreadHeap* h) {
+  if (!secure::take_guard()) return nullptr;
   void* p = alloc_large(h, os::kPageSize, 1, nullptr);
-  if (!p || secure::make_zero_size(p)) return p;
-  slab::count_large(h, -static_cast<std::int64_t>(os::kPageSize));
-  page::Arena::of(p)->heap()->free(p, 0);
+  if (p && secure::make_zero_size(p)) return p;
+  secure::put_guard();
+  if (p) {
+    slab::count_large(h, -static_cast<std::int64_t>(os::kPageSize));
+    page::Arena::of(p)->heap()->free(p, 0);
+  }
   return nullptr;
 }
 

@@ -353,7 +353,7 @@ void free(const Block& b, void* p) {
   void* head = static_cast<char*>(p) - b.guard;
   bool zero_size = head_tag(a, head) == kZeroSizeTag;
   if (!zero_size) check_large(p, b.usable);
-  if (b.guard) put_guard();
+  if (b.guard || zero_size) put_guard();
   if (b.usable > kLargeMax) {
     release_large(head, b.guard + b.usable);
     return;

@@ -47,8 +47,8 @@ inline constexpr std::uint8_t kZeroSizeTag = 3;
 inline constexpr std::uint8_t kGuardedTag = 4;
 inline constexpr std::uint8_t kQuarantinedGuardedTag = 5;
 
-// Guards are budgeted (each splits a mapping in the kernel, whose count is limited): true if one
-// more may be made, then counted until put_guard().
+// Guards and zero-size pages are budgeted (each splits a mapping in the kernel, whose count is
+// limited): true if one more may be made, then counted until put_guard().
 bool take_guard();
 void put_guard();
 // p, a new large block with a page more than requested: its first page made the guard. Returns

@@ -239,6 +239,24 @@ TEST_F(Secure, ZeroSizeReadFaultsAndIsDescribed) {
       "malloc\\(0\\) = (0x[0-9a-f]+)\n.*hugemem: invalid access at \\3: a read or write of the zero-size block \\3");
 }
 
+// Zero-size pages count against the budget of guards while live, and give it back when freed:
+// past the budget malloc(0) is a small object, and after the frees a page again.
+TEST_F(Secure, ZeroSizePagesAreBudgetedAndTheBudgetComesBack) {
+  EXPECT_FAULT_REPORTED(
+      {
+        static void* live[9000];
+        for (auto& p : live) p = hm_malloc(0);
+        char first = static_cast<volatile char*>(live[8999])[0];  // past the budget: a small object
+        std::fprintf(stderr, "read %d past the budget\n", first);
+        for (auto* p : live) hm_free(p);
+        auto* p = static_cast<volatile char*>(hm_malloc(0));
+        std::fprintf(stderr, "malloc(0) = %p\n", const_cast<char*>(p));
+        char c = p[0];
+        std::fprintf(stderr, "the read landed %d\n", c);
+      },
+      "read -?[0-9]+ past the budget\nmalloc\\(0\\) = (0x[0-9a-f]+)\n.*hugemem: invalid access at \\3: a read or write of the zero-size block \\3");
+}
+
 TEST_F(Secure, ZeroSizeWriteAfterFreeFaults) {
   EXPECT_FAULT_REPORTED(
       {
