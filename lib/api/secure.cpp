@@ -1,5 +1,6 @@
 #include "api/secure.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -79,6 +80,8 @@ void check_large(void* p, std::size_t bytes) {
 // The 8 bytes before a slab's first object (padding after its header) hold a keyed word while
 // that object is handed out, so an underflow off the first object is seen as one off any other
 // (whose 8 bytes before are the previous slot's canary or free fill).
+// (Objects start at slab_offset() >= kSlabHeader, so those 8 bytes are never a header field.)
+static_assert(offsetof(Slab, pending_next) + sizeof(Slab*) <= slab::kSlabHeader - kCanary);
 std::uint64_t* front_of(const Slab* s) { return reinterpret_cast<std::uint64_t*>(s->begin - kCanary); }
 std::uint64_t front_mark(const Slab* s) { return g_key ^ mix(s->begin) ^ 0x46524f4e54ull; }
 
