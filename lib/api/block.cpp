@@ -1,5 +1,6 @@
 #include "api/block.h"
 
+#include "api/secure.h"
 #include "slab/free.h"
 #include "slab/large_cache.h"
 #include "slab/report.h"
@@ -28,7 +29,7 @@ Block resolve(const void* p, const char* what) {
         slab::report_invalid_pointer(p, what, "not the start of a block (interior pointer)");
       if (__atomic_load_n(&d.tag, __ATOMIC_RELAXED) == slab::kCachedTag)  // written by its owner
         slab::report_invalid_pointer(p, what, "a freed large block (double free)");
-      if (__atomic_load_n(&d.tag, __ATOMIC_RELAXED) == 2)  // secure mode's quarantine (api/secure.cpp)
+      if (__atomic_load_n(&d.tag, __ATOMIC_RELAXED) == secure::kQuarantinedTag)
         slab::report_invalid_pointer(p, what, "a freed large block in quarantine (double free)");
       return Block{Block::Large, std::size_t{d.count} << page::kPageShift, nullptr, a, nullptr};
     case page::PageKind::Free:
@@ -36,6 +37,12 @@ Block resolve(const void* p, const char* what) {
     case page::PageKind::Meta:
       slab::report_invalid_pointer(p, what, "hugemem's own metadata");
     case page::PageKind::Unused:
+      // Secure mode: a block that starts a page after its head, the guard (api/secure.h).
+      if (const page::PageDesc* h = secure::g_on ? secure::guarded_head(a, p) : nullptr) {
+        if (__atomic_load_n(&h->tag, __ATOMIC_RELAXED) == secure::kQuarantinedGuardedTag)
+          slab::report_invalid_pointer(p, what, "a freed large block in quarantine (double free)");
+        return Block{Block::Large, std::size_t{h->count - 1u} << page::kPageShift, nullptr, a, nullptr, os::kPageSize};
+      }
       break;
   }
   slab::report_invalid_pointer(p, what, "not the start of a live block (interior pointer or double free)");

@@ -18,6 +18,7 @@ struct Block {
   slab::Slab* slab = nullptr;       // Small
   page::Arena* arena = nullptr;     // Large
   page::DirectHeader* direct = nullptr;
+  std::size_t guard = 0;            // Large in secure mode: bytes of the guard page before it
 };
 
 // Resolves p (non-null) or reports it ("what" names the function: free, realloc, ...) and aborts.

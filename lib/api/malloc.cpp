@@ -94,14 +94,44 @@ void* alloc_large(ThreadHeap* h, std::size_t n, std::size_t align, bool* zeroed)
   return p;
 }
 
-// Secure mode's large blocks: 8 bytes more for the canary at the block's end (api/secure.h).
-void* alloc_large_secure(ThreadHeap* h, std::size_t n, std::size_t align) {
-  if (n > kMaxRequest - 8) {
+// Clears [from, n) of a new large block p: by writing, except that whole pages of a range of
+// 64 KiB or more go to the kernel, which zero-fills them when touched (pages the program never
+// touches then cost nothing).
+void clear_large(char* p, std::size_t from, std::size_t n) {
+  std::size_t page_from = (from + os::kPageSize - 1) & ~(os::kPageSize - 1);
+  if (n - from >= (std::size_t{64} << 10) && page_from < n &&
+      os::decommit(p + page_from, (pages_for(n) << page::kPageShift) - page_from)) {
+    n = page_from;
+  }
+  std::memset(p + from, 0, n - from);
+}
+
+// Secure mode's large blocks: 8 bytes more for the canary at the block's end (api/secure.h), a
+// guard page before an arena block while the budget allows, and zeroed unless the page layer
+// says they are: a block never hands out a freed one's data. The caller overwrites the first
+// `keep` bytes itself (realloc), so they are not cleared.
+void* alloc_large_secure(ThreadHeap* h, std::size_t n, std::size_t align, std::size_t keep = 0) {
+  if (n > kMaxRequest - 8 - os::kPageSize) {
     errno = ENOMEM;
     return nullptr;
   }
-  void* p = alloc_large(h, n + 8, align, nullptr);
-  if (p) secure::mark_large(p, n);
+  bool zeroed = false;
+  void* p = nullptr;
+  if (align <= os::kPageSize && n + 8 + os::kPageSize <= kDirectThreshold && secure::take_guard()) {
+    void* with_guard = alloc_large(h, n + 8 + os::kPageSize, 1, &zeroed);
+    p = with_guard ? secure::guard_front(with_guard) : nullptr;
+    if (!p) {
+      secure::put_guard();
+      if (with_guard) {
+        slab::count_large(h, -static_cast<std::int64_t>(pages_for(n + 8 + os::kPageSize) << page::kPageShift));
+        page::Arena::of(with_guard)->heap()->free(with_guard, 0);
+      }
+    }
+  }
+  if (!p) p = alloc_large(h, n + 8, align, &zeroed);
+  if (!p) return nullptr;
+  if (!zeroed && keep < n) clear_large(static_cast<char*>(p), keep, n);
+  secure::mark_large(p, n);
   return p;
 }
 
@@ -112,12 +142,35 @@ void* alloc_small(ThreadHeap* h, int c) {
   return p;
 }
 
-__attribute__((noinline)) void* malloc_slow(std::size_t n) noexcept {
-  return on_alloc_heap([n](ThreadHeap* h) {
-    if (__builtin_expect(secure::g_on, 0)) {
-      int c = secure::class_for(n, 1);
-      return c >= 0 ? secure::alloc_small(h, c, n) : alloc_large_secure(h, n, 1);
+// Secure mode's malloc(0): an inaccessible page of its own (api/secure.h), counted with the
+// guards, or nullptr if the budget is spent or the page could not be had or protected (the
+// caller then hands out a small object).
+void* alloc_zero_size_secure(ThreadHeap* h) {
+  if (!secure::take_guard()) return nullptr;
+  void* p = alloc_large(h, os::kPageSize, 1, nullptr);
+  if (p && secure::make_zero_size(p)) return p;
+  secure::put_guard();
+  if (p) {
+    slab::count_large(h, -static_cast<std::int64_t>(os::kPageSize));
+    page::Arena::of(p)->heap()->free(p, 0);
+  }
+  return nullptr;
+}
+
+// Secure mode's malloc; realloc passes as `keep` the bytes it copies into the block.
+void* malloc_secure(std::size_t n, std::size_t keep) {
+  return on_alloc_heap([n, keep](ThreadHeap* h) {
+    if (n == 0) {
+      if (void* p = alloc_zero_size_secure(h)) return p;
     }
+    int c = secure::class_for(n, 1);
+    return c >= 0 ? secure::alloc_small(h, c, n) : alloc_large_secure(h, n, 1, keep);
+  });
+}
+
+__attribute__((noinline)) void* malloc_slow(std::size_t n) noexcept {
+  if (__builtin_expect(secure::g_on, 0)) return malloc_secure(n, 0);
+  return on_alloc_heap([n](ThreadHeap* h) {
     if (n <= kSmallMax) return alloc_small(h, slab::class_of(n));
     return alloc_large(h, n, 1, nullptr);
   });
@@ -143,7 +196,7 @@ __attribute__((noinline)) void free_slow(void* p) noexcept {
   Block b = resolve(p, "free");
   if (__builtin_expect(secure::g_on, 0) && b.kind != Block::Direct) {
     int saved = errno;
-    if (b.kind == Block::Large) slab::count_large(heap_for_free(), -static_cast<std::int64_t>(b.usable));
+    if (b.kind == Block::Large) slab::count_large(heap_for_free(), -static_cast<std::int64_t>(b.usable + b.guard));
     secure::free(b, p);
     errno = saved;
     return;
@@ -186,8 +239,10 @@ void check_size(void* p, std::size_t align, std::size_t n) {
   } else if (b.kind == Block::Large) {
     ok = pages_for((n ? n : 1) + (secure::g_on ? 8 : 0)) << page::kPageShift == b.usable;
   } else {
-    // A direct mapping is its request rounded up to the next 2 MiB (page/direct.cpp).
-    ok = n <= b.usable && b.usable - (n ? n : 1) < os::k2M;
+    // A direct mapping is its request (in secure mode 8 bytes more, as every large block)
+    // rounded up to the next 2 MiB (page/direct.cpp).
+    std::size_t m = (n ? n : 1) + (secure::g_on ? 8 : 0);
+    ok = m <= b.usable && b.usable - m < os::k2M;
   }
   if (!ok) slab::report_size_mismatch(p, n, b.usable, b.slab);
 }
@@ -241,7 +296,7 @@ HM_EXPORT void* hm_realloc(void* p, std::size_t n) noexcept {
   Block b = api::resolve(p, "realloc");
   if (__builtin_expect(api::secure::g_on, 0)) {  // always moves: the canary and quarantine see it all
     std::size_t old = api::secure::usable(b, p, "realloc");
-    void* q = hm_malloc(n);
+    void* q = api::malloc_secure(n, n < old ? n : old);
     if (!q) return nullptr;
     std::memcpy(q, p, n < old ? n : old);
     hm_free(p);
@@ -349,6 +404,7 @@ HM_EXPORT std::size_t hm_usable_size(const void* p) noexcept {
 HM_EXPORT int hm_trim(std::size_t) noexcept {
   int saved = errno;
   if (slab::ThreadHeap* h = api::t_own_heap) h->drain_pending();
+  if (api::secure::g_on) api::secure::flush();
   slab::flush_large_caches();
   std::size_t got = 0;
   for (int n = 0; n < page::kMaxNodes; ++n) got += slab::NodeSlabs::of(n).trim();
@@ -365,8 +421,13 @@ HM_EXPORT int hm_owns(const void* p) noexcept {
     return s->contains_object(p) && !slab::looks_free(s, static_cast<const slab::FreeObj*>(p)) &&
            !(api::secure::g_on && api::secure::quarantined(p));
   const page::PageDesc* d = page::desc_in(e, p);
+  if (d->kind == page::PageKind::Unused && api::secure::g_on) {  // a block after its guard page
+    const page::PageDesc* h = api::secure::guarded_head(reinterpret_cast<page::Arena*>(e), p);
+    return h && __atomic_load_n(&h->tag, __ATOMIC_RELAXED) == api::secure::kGuardedTag;
+  }
   return d->kind == page::PageKind::Large && reinterpret_cast<std::uintptr_t>(p) % os::kPageSize == 0 &&
-         __atomic_load_n(&d->tag, __ATOMIC_RELAXED) == 0;  // not kept (kCachedTag) or quarantined
+         (__atomic_load_n(&d->tag, __ATOMIC_RELAXED) == 0 ||  // not kept (kCachedTag) or quarantined
+          (api::secure::g_on && __atomic_load_n(&d->tag, __ATOMIC_RELAXED) == api::secure::kZeroSizeTag));
 }
 
 #ifdef HUGEMEM_OVERRIDE

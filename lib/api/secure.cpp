@@ -1,5 +1,6 @@
 #include "api/secure.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -54,7 +55,14 @@ std::size_t decode_canary(const Slab* s, const void* p) { return decode_size(p, 
 // Large blocks: the canary is the block's last word, the fill runs from n up to it.
 std::size_t large_bytes(const void* p) {
   page::Arena* a = page::Arena::of(p);
+  if (const page::PageDesc* h = guarded_head(a, p)) return std::size_t{h->count - 1u} << page::kPageShift;
   return std::size_t{a->desc(a->index_of(p)).count} << page::kPageShift;
+}
+std::uint8_t head_tag(page::Arena* a, const void* head) {
+  return std::atomic_ref<std::uint8_t>(a->desc(a->index_of(head)).tag).load(std::memory_order_relaxed);
+}
+void set_head_tag(page::Arena* a, const void* head, std::uint8_t tag) {
+  std::atomic_ref<std::uint8_t>(a->desc(a->index_of(head)).tag).store(tag, std::memory_order_relaxed);
 }
 std::uint64_t* large_canary(void* p, std::size_t bytes) {
   return reinterpret_cast<std::uint64_t*>(static_cast<char*>(p) + bytes - kCanary);
@@ -69,21 +77,31 @@ void check_large(void* p, std::size_t bytes) {
   }
 }
 
+// The 8 bytes before a slab's first object (padding after its header) hold a keyed word while
+// that object is handed out, so an underflow off the first object is seen as one off any other
+// (whose 8 bytes before are the previous slot's canary or free fill).
+// (Objects start at slab_offset() >= kSlabHeader, so those 8 bytes are never a header field.)
+static_assert(offsetof(Slab, pending_next) + sizeof(Slab*) <= slab::kSlabHeader - kCanary);
+std::uint64_t* front_of(const Slab* s) { return reinterpret_cast<std::uint64_t*>(s->begin - kCanary); }
+std::uint64_t front_mark(const Slab* s) { return g_key ^ mix(s->begin) ^ 0x46524f4e54ull; }
+
 // A quarantined object's first word.
 std::uint64_t quarantine_mark(const void* p) { return g_mark_key ^ mix(p) ^ 0x51554152ull; }
 
 // ---- Quarantine: a FIFO of freed objects, for all threads, under one lock ----
 constexpr std::size_t kSmallSlots = 4096;           // objects
 constexpr std::size_t kSmallBytes = 4u << 20;       // and bytes
-constexpr std::size_t kLargeSlots = 64;
+constexpr std::size_t kLargeSlots = 256;
 constexpr std::size_t kLargeBytes = 64u << 20;
 constexpr std::size_t kLargeMax = 16u << 20;        // larger blocks are freed at once
-constexpr std::uint8_t kQuarantinedTag = 2;         // a large block's head tag (block.cpp)
+constexpr std::size_t kMaxGuards = 8192;             // live guarded blocks: at most 2 mappings each
+std::atomic<std::size_t> g_guards{0};
 
 struct Ring {
   void* item[kSmallSlots];
   std::size_t bytes_of[kSmallSlots];
   std::size_t head = 0, count = 0, bytes = 0;
+  std::size_t scrub = 0;  // the next entry the scrub checks, counted from head
 };
 page::SpinLock g_lock;
 Ring g_small;
@@ -98,6 +116,7 @@ std::size_t push(Ring& r, std::size_t slots, std::size_t budget, void* p, std::s
     out[n++] = r.item[r.head];
     r.bytes -= r.bytes_of[r.head];
     r.head = (r.head + 1) % slots;
+    if (r.scrub > 0) --r.scrub;
     --r.count;
   }
   std::size_t at = (r.head + r.count) % slots;
@@ -106,6 +125,31 @@ std::size_t push(Ring& r, std::size_t slots, std::size_t budget, void* p, std::s
   r.bytes += bytes;
   ++r.count;
   return n;
+}
+
+// The scrub: every free into the quarantine also checks the mark and the first kScrubBytes of
+// the fill of kScrubPerFree objects already in it, round robin, under the lock (so none of them
+// leaves meanwhile). A write after free is then reported within a few frees instead of when the
+// object leaves the quarantine, thousands of frees later or never in a short-lived process.
+constexpr std::size_t kScrubPerFree = 2;
+constexpr std::size_t kScrubBytes = 256;
+
+void scrub_locked(Ring& r) {
+  for (std::size_t k = 0; k < kScrubPerFree && r.count > 0; ++k) {
+    if (r.scrub >= r.count) r.scrub = 0;
+    void* p = r.item[(r.head + r.scrub++) % kSmallSlots];
+    const Slab* s = slab::slab_of(p);
+    if (static_cast<const FreeObj*>(p)->link != quarantine_mark(p)) slab::report_write_after_free(p, s, 0);
+    const auto* c = static_cast<const unsigned char*>(p);
+    std::size_t end = s->size < kScrubBytes ? s->size : kScrubBytes;  // sizes are multiples of 8
+    for (std::size_t i = sizeof(FreeObj); i < end; i += sizeof(std::uint64_t)) {
+      std::uint64_t w;
+      std::memcpy(&w, c + i, sizeof w);
+      if (w == kFreeWord) continue;
+      while (c[i] == slab::kFreeFill) ++i;
+      slab::report_write_after_free(p, s, i);
+    }
+  }
 }
 
 // As malloc.cpp's heap_for_free: frees never make a heap.
@@ -127,7 +171,7 @@ void release_small(void* p) {
 void release_large(void* p, std::size_t bytes) {
   page::Arena* a = page::Arena::of(p);
   os::protect(p, bytes, true);
-  std::atomic_ref<std::uint8_t>(a->desc(a->index_of(p)).tag).store(0, std::memory_order_relaxed);
+  set_head_tag(a, p, 0);
   a->heap()->free(p, 0);
 }
 
@@ -189,6 +233,17 @@ void describe_fault(void* addr) {
             m << "use after free of the large block " << static_cast<const void*>(a->page(i)) << " ("
               << static_cast<std::uint64_t>(std::size_t{pd.count} << page::kPageShift) << " bytes, freed, in quarantine)";
             why = nullptr;
+          } else if (idx < i + pd.count && pd.tag == kQuarantinedGuardedTag) {
+            m << "use after free of the large block " << static_cast<const void*>(a->page(i + 1)) << " ("
+              << static_cast<std::uint64_t>(std::size_t{pd.count - 1u} << page::kPageShift) << " bytes, freed, in quarantine)";
+            why = nullptr;
+          } else if (idx == i && pd.tag == kGuardedTag) {
+            m << "the guard page before the large block " << static_cast<const void*>(a->page(i + 1)) << " (an underflow)";
+            why = nullptr;
+          } else if (idx < i + pd.count && pd.tag == kZeroSizeTag) {
+            m << "a read or write of the zero-size block " << static_cast<const void*>(a->page(i))
+              << " (malloc(0): it has no byte to access)";
+            why = nullptr;
           }
           break;
         }
@@ -210,8 +265,10 @@ void init() {
 }
 
 int class_for(std::size_t n, std::size_t align) {
-  if (n > slab::kSmallMax) return -1;
   std::size_t m = n + kCanary;
+  // A block of more than a page with its canary gets pages of its own (a large block): freed,
+  // it is made inaccessible, so a read after free faults, as for every large block.
+  if (m > os::kPageSize) return -1;
   if (align <= 16) return m <= slab::kSmallMax ? slab::class_of(m) : -1;
   return slab::aligned_class(m, align);
 }
@@ -223,6 +280,7 @@ void* alloc_small(slab::ThreadHeap* h, int c, std::size_t n) {
   if (s->owner.load(std::memory_order_relaxed) == h) p = shuffle(s, p);
   slab::verify_freed(s, p);
   set_canary(s, p, n);
+  if (reinterpret_cast<char*>(p) == s->begin) *front_of(s) = front_mark(s);
   return p;
 }
 
@@ -231,6 +289,34 @@ void mark_large(void* p, std::size_t n) {
   std::size_t bytes = large_bytes(p);
   std::memset(static_cast<char*>(p) + n, kSlackFill, bytes - kCanary - n);
   *large_canary(p, bytes) = encode_size(p, n);
+}
+
+bool take_guard() {
+  if (g_guards.fetch_add(1, std::memory_order_relaxed) < kMaxGuards) return true;
+  g_guards.fetch_sub(1, std::memory_order_relaxed);
+  return false;
+}
+void put_guard() { g_guards.fetch_sub(1, std::memory_order_relaxed); }
+
+void* guard_front(void* p) {
+  if (!os::protect(p, os::kPageSize, false)) return nullptr;
+  set_head_tag(page::Arena::of(p), p, kGuardedTag);
+  return static_cast<char*>(p) + os::kPageSize;
+}
+
+const page::PageDesc* guarded_head(page::Arena* a, const void* p) {
+  if (reinterpret_cast<std::uintptr_t>(p) % os::kPageSize != 0) return nullptr;
+  std::uint32_t idx = a->index_of(p);
+  if (idx <= page::kFirstUsablePage) return nullptr;
+  const page::PageDesc& h = a->desc(idx - 1);
+  std::uint8_t tag = std::atomic_ref<std::uint8_t>(const_cast<std::uint8_t&>(h.tag)).load(std::memory_order_relaxed);
+  return h.kind == page::PageKind::Large && (tag == kGuardedTag || tag == kQuarantinedGuardedTag) ? &h : nullptr;
+}
+
+bool make_zero_size(void* p) {
+  if (!os::protect(p, os::kPageSize, false)) return false;
+  set_head_tag(page::Arena::of(p), p, kZeroSizeTag);
+  return true;
 }
 
 void free(const Block& b, void* p) {
@@ -248,6 +334,8 @@ void free(const Block& b, void* p) {
       void* prev = static_cast<char*>(p) - s->size;
       auto w = *reinterpret_cast<const std::uint64_t*>(static_cast<char*>(p) - kCanary);
       if (w != kFreeWord && decode_canary(s, prev) == SIZE_MAX) slab::report_underflow(p, s);
+    } else if (*front_of(s) != front_mark(s)) {
+      slab::report_underflow(p, s);
     }
     slab::fill_freed(s, o);
     o->link = quarantine_mark(p);
@@ -256,26 +344,31 @@ void free(const Block& b, void* p) {
     std::size_t k;
     {
       page::LockGuard g(g_lock);
+      scrub_locked(g_small);
       k = push(g_small, kSmallSlots, kSmallBytes, p, s->size, out, out_bytes, 8);
     }
     for (std::size_t i = 0; i < k; ++i) release_small(out[i]);
     return;
   }
-  // Large arena blocks (direct mappings are unmapped by the caller).
-  check_large(p, b.usable);
+  // Large arena blocks (direct mappings are unmapped by the caller). A zero-size block has no
+  // canary and is inaccessible already.
+  page::Arena* a = b.arena;
+  void* head = static_cast<char*>(p) - b.guard;
+  bool zero_size = head_tag(a, head) == kZeroSizeTag;
+  if (!zero_size) check_large(p, b.usable);
+  if (b.guard || zero_size) put_guard();
   if (b.usable > kLargeMax) {
-    b.arena->heap()->free(p, 0);
+    release_large(head, b.guard + b.usable);
     return;
   }
-  page::Arena* a = b.arena;
-  std::atomic_ref<std::uint8_t>(a->desc(a->index_of(p)).tag).store(kQuarantinedTag, std::memory_order_relaxed);
-  os::protect(p, b.usable, false);
+  set_head_tag(a, head, b.guard ? kQuarantinedGuardedTag : kQuarantinedTag);
+  if (!zero_size) os::protect(p, b.usable, false);
   void* out[8];
   std::size_t out_bytes[8];
   std::size_t k;
   {
     page::LockGuard g(g_lock);
-    k = push(g_large, kLargeSlots, kLargeBytes, p, b.usable, out, out_bytes, 8);
+    k = push(g_large, kLargeSlots, kLargeBytes, head, b.guard + b.usable, out, out_bytes, 8);
   }
   for (std::size_t i = 0; i < k; ++i) release_large(out[i], out_bytes[i]);
 }
@@ -283,6 +376,7 @@ void free(const Block& b, void* p) {
 std::size_t usable(const Block& b, const void* p, const char* what) {
   if (b.kind == Block::Direct) return b.usable;
   if (b.kind == Block::Large) {
+    if (head_tag(b.arena, p) == kZeroSizeTag) return 0;
     std::size_t n = decode_large(const_cast<void*>(p), b.usable);
     if (n == SIZE_MAX) slab::report_large_overflow(p, b.usable, SIZE_MAX, b.usable - kCanary);
     return n;
@@ -292,6 +386,35 @@ std::size_t usable(const Block& b, const void* p, const char* what) {
   std::size_t n = decode_canary(b.slab, p);
   if (n == SIZE_MAX) slab::report_overflow(p, b.slab, SIZE_MAX, b.slab->size - kCanary);
   return n;
+}
+
+void flush() {
+  for (;;) {
+    void* small[64];
+    void* large[64];
+    std::size_t large_len[64];
+    std::size_t ns = 0, nl = 0;
+    {
+      page::LockGuard g(g_lock);
+      for (; ns < 64 && g_small.count > 0; ++ns) {
+        small[ns] = g_small.item[g_small.head];
+        g_small.bytes -= g_small.bytes_of[g_small.head];
+        g_small.head = (g_small.head + 1) % kSmallSlots;
+        --g_small.count;
+      }
+      for (; nl < 64 && g_large.count > 0; ++nl) {
+        large[nl] = g_large.item[g_large.head];
+        large_len[nl] = g_large.bytes_of[g_large.head];
+        g_large.bytes -= large_len[nl];
+        g_large.head = (g_large.head + 1) % kLargeSlots;
+        --g_large.count;
+      }
+      g_small.scrub = 0;
+    }
+    if (ns == 0 && nl == 0) return;
+    for (std::size_t i = 0; i < ns; ++i) release_small(small[i]);
+    for (std::size_t i = 0; i < nl; ++i) release_large(large[i], large_len[i]);
+  }
 }
 
 bool quarantined(const void* p) { return static_cast<const FreeObj*>(p)->link == quarantine_mark(p); }

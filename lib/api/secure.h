@@ -10,11 +10,15 @@
 //  - a large block gets the same canary at its end (the request is 8 bytes larger);
 //  - freed large blocks are made inaccessible (PROT_NONE) and wait in a quarantine of their own,
 //    so a use after free faults;
-//  - allocation order within a slab is randomised (one of the first four free objects).
+//  - allocation order within a slab is randomised (one of the first four free objects);
+//  - malloc(0) returns an inaccessible page of its own;
+//  - a block of more than a page is a large block, and a large block gets a guard page before
+//    it (within a budget), so an underflow off it faults.
 // docs/hardening.md says what it catches and misses and what it costs.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "api/block.h"
 #include "slab/thread_heap.h"
@@ -27,18 +31,47 @@ extern bool g_on;
 void init();
 
 // The class an n-byte request at `align` (<= page size) gets with its canary, or -1 if it needs
-// a large block.
+// a large block: when it is more than a page with its canary (a freed large block is made
+// inaccessible, a slab object cannot be).
 int class_for(std::size_t n, std::size_t align);
 void* alloc_small(slab::ThreadHeap* h, int c, std::size_t n);
 // A new large block (arena or direct) of n bytes, allocated with 8 bytes more: its canary (the
 // same encoding, in the block's last word, the bytes from n to it filled) for an arena block.
 void mark_large(void* p, std::size_t n);
+// Tags of a large block's head page descriptor in secure mode (0: a live block; 1: kept in a
+// thread's cache, slab/large_cache.h).
+inline constexpr std::uint8_t kQuarantinedTag = 2;
+inline constexpr std::uint8_t kZeroSizeTag = 3;
+// A live block whose first page is a guard (PROT_NONE): the block handed out starts a page after
+// its head, so an underflow off it faults; and the same block freed, in quarantine.
+inline constexpr std::uint8_t kGuardedTag = 4;
+inline constexpr std::uint8_t kQuarantinedGuardedTag = 5;
+
+// Guards and zero-size pages are budgeted (each splits a mapping in the kernel, whose count is
+// limited): true if one more may be made, then counted until put_guard().
+bool take_guard();
+void put_guard();
+// p, a new large block with a page more than requested: its first page made the guard. Returns
+// the block to hand out (p + a page), or nullptr if the kernel refused (p untouched).
+void* guard_front(void* p);
+// For p at the start of a page of arena a that is no block's head: the head descriptor of the
+// guarded block (live or quarantined) p is the start of, or nullptr.
+const page::PageDesc* guarded_head(page::Arena* a, const void* p);
+
+// malloc(0): p, a one-page large block just allocated, becomes inaccessible (PROT_NONE) and is
+// tagged kZeroSizeTag, so any read or write through it faults. False (p untouched) if the
+// kernel refused the protection (the caller then frees p and hands out a small object).
+bool make_zero_size(void* p);
 // Frees any pointer (the caller resolved it to b); false if it is a large block the caller
 // should free itself (too big to quarantine).
 void free(const Block& b, void* p);
 // The requested size of a small object (from its canary); b.usable otherwise.
 // `what` names the caller (realloc, malloc_usable_size) in a report.
 std::size_t usable(const Block& b, const void* p, const char* what);
+
+// Empties the quarantines (malloc_trim): every object and block in them is checked and freed
+// for reuse.
+void flush();
 
 // Whether the small object p is in the quarantine (freed).
 bool quarantined(const void* p);

@@ -49,7 +49,8 @@ constexpr Option kOptions[] = {
     {"HUGEMEM_SECURE", OptionKind::Flag, "0", "1/0, on/off, yes/no or true/false",
 #endif
      "Secure mode: checked mode plus canaries after objects, a quarantine of freed blocks, freed large "
-     "blocks made inaccessible and a randomised allocation order (docs/hardening.md); the default is 1 "
+     "blocks made inaccessible, a guard page before each large block, an inaccessible malloc(0) and a "
+     "randomised allocation order (docs/hardening.md); the default is 1 "
      "in a build with -DHUGEMEM_SECURE_DEFAULT=ON"},
     {"HUGEMEM_SHOW_STATS", OptionKind::Flag, "0", "1/0, on/off, yes/no or true/false",
      "Print the statistics (as malloc_stats does) to stderr when the program exits"},

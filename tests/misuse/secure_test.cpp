@@ -108,6 +108,23 @@ TEST_F(Secure, OneByteUnderflowIsCaught) {
       "freeing (0x[0-9a-f]+)\n.*hugemem: heap underflow before \\3: .* \\(size class [0-9]+, 48 bytes\\)");
 }
 
+// The lowest of many objects of a class nothing else uses is its slab's first: there is no
+// previous slot, and the 8 bytes before it (after the slab header) hold a keyed word instead.
+TEST_F(Secure, OneByteUnderflowOffASlabsFirstObjectIsCaught) {
+  EXPECT_REPORTED(
+      {
+        char* first = nullptr;
+        for (int i = 0; i < 32; ++i) {
+          auto* p = static_cast<char*>(hm_malloc(1500));
+          if (!first || p < first) first = p;
+        }
+        first[-1] ^= 0x5a;
+        freed(first);
+        hm_free(first);
+      },
+      "freeing (0x[0-9a-f]+)\n.*hugemem: heap underflow before \\3: .* \\(size class [0-9]+, 1536 bytes\\)");
+}
+
 TEST_F(Secure, MemsetUnderflowBy32BytesIsCaught) {
   EXPECT_REPORTED(
       {
@@ -141,9 +158,134 @@ TEST_F(Secure, WriteAfterFreeIsCaughtWhenTheObjectLeavesQuarantine) {
       "freeing (0x[0-9a-f]+)\n.*hugemem: write after free into \\3 at offset 10");
 }
 
+// The scrub checks objects already in the quarantine on later frees: a write after free is
+// reported within a few frees, not only when the object leaves the quarantine.
+TEST_F(Secure, WriteAfterFreeIsCaughtByTheScrubWithinAFewFrees) {
+  EXPECT_REPORTED(
+      {
+        auto* p = static_cast<char*>(hm_malloc(64));
+        hm_free(p);
+        freed(p);
+        p[10] = 1;
+        for (int i = 0; i < 8; ++i) hm_free(hm_malloc(64));
+      },
+      "freeing (0x[0-9a-f]+)\n.*hugemem: write after free into \\3 at offset 10");
+}
+
+TEST_F(Secure, WriteAfterFreeOfAOneByteBlockIsCaughtByTheScrub) {
+  EXPECT_REPORTED(
+      {
+        auto* p = static_cast<char*>(hm_malloc(1));
+        hm_free(p);
+        freed(p);
+        p[0] = 'x';
+        for (int i = 0; i < 8; ++i) hm_free(hm_malloc(8));
+      },
+      "freeing (0x[0-9a-f]+)\n.*hugemem: write after free into \\3 at offset 0");
+}
+
 // A fault in secure mode is described (what, where, thread) before the signal kills.
 #define EXPECT_FAULT_REPORTED(stmt, what) \
   EXPECT_EXIT(hm_misuse::on_thread([&] { stmt; }), ::testing::KilledBySignal(SIGSEGV), hm_misuse::report(what))
+
+// A block of a page or more has pages of its own in secure mode: a read after free faults.
+TEST_F(Secure, PageSizedReadAfterFreeFaults) {
+  EXPECT_FAULT_REPORTED(
+      {
+        auto* p = static_cast<volatile char*>(hm_malloc(4096));
+        p[100] = 1;
+        hm_free(const_cast<char*>(p));
+        freed(const_cast<char*>(p));
+        char c = p[100];
+        std::fprintf(stderr, "the read landed %d\n", c);
+      },
+      "freeing (0x[0-9a-f]+)\n.*hugemem: invalid access at 0x[0-9a-f]+: use after free of the large block \\3 \\(8192 bytes");
+}
+
+// A large block has a guard page before it: an underflow faults even when a live block lies
+// right below, and is described.
+TEST_F(Secure, LargeUnderflowHitsTheGuardPage) {
+  EXPECT_FAULT_REPORTED(
+      {
+        auto* below = static_cast<char*>(hm_malloc(8192));
+        auto* p = static_cast<volatile char*>(hm_malloc(8192));
+        std::fprintf(stderr, "block %p above %p\n", const_cast<char*>(p), static_cast<void*>(below));
+        p[-1] = 1;
+        std::fprintf(stderr, "the write landed\n");
+      },
+      "block (0x[0-9a-f]+) above .*\n.*hugemem: invalid access at 0x[0-9a-f]+: the guard page before the large block \\3 \\(an underflow\\)");
+}
+
+TEST_F(Secure, GuardedLargeDoubleFreeIsCaught) {
+  EXPECT_REPORTED(
+      {
+        void* p = hm_malloc(8192);
+        hm_free(p);
+        freed(p);
+        hm_free(p);
+      },
+      "freeing (0x[0-9a-f]+)\n.*hugemem: invalid pointer \\3 passed to free: a freed large block in quarantine \\(double free\\)");
+}
+
+// malloc(0) is an inaccessible page of its own: reading or writing it faults, live or freed.
+TEST_F(Secure, ZeroSizeReadFaultsAndIsDescribed) {
+  EXPECT_FAULT_REPORTED(
+      {
+        auto* p = static_cast<volatile char*>(hm_malloc(0));
+        std::fprintf(stderr, "malloc(0) = %p\n", const_cast<char*>(p));
+        char c = p[0];
+        std::fprintf(stderr, "the read landed %d\n", c);
+      },
+      "malloc\\(0\\) = (0x[0-9a-f]+)\n.*hugemem: invalid access at \\3: a read or write of the zero-size block \\3");
+}
+
+// Zero-size pages count against the budget of guards while live, and give it back when freed:
+// past the budget malloc(0) is a small object, and after the frees a page again.
+TEST_F(Secure, ZeroSizePagesAreBudgetedAndTheBudgetComesBack) {
+  EXPECT_FAULT_REPORTED(
+      {
+        static void* live[9000];
+        for (auto& p : live) p = hm_malloc(0);
+        char first = static_cast<volatile char*>(live[8999])[0];  // past the budget: a small object
+        std::fprintf(stderr, "read %d past the budget\n", first);
+        for (auto* p : live) hm_free(p);
+        auto* p = static_cast<volatile char*>(hm_malloc(0));
+        std::fprintf(stderr, "malloc(0) = %p\n", const_cast<char*>(p));
+        char c = p[0];
+        std::fprintf(stderr, "the read landed %d\n", c);
+      },
+      "read -?[0-9]+ past the budget\nmalloc\\(0\\) = (0x[0-9a-f]+)\n.*hugemem: invalid access at \\3: a read or write of the zero-size block \\3");
+}
+
+TEST_F(Secure, ZeroSizeWriteAfterFreeFaults) {
+  EXPECT_FAULT_REPORTED(
+      {
+        auto* p = static_cast<volatile char*>(hm_malloc(0));
+        hm_free(const_cast<char*>(p));
+        freed(const_cast<char*>(p));
+        p[0] = 1;
+        std::fprintf(stderr, "the write landed\n");
+      },
+      "freeing (0x[0-9a-f]+)\n.*hugemem: invalid access at \\3: use after free of the large block \\3");
+}
+
+// What else a zero-size block answers: usable size 0, owned, realloc moves it, free_sized(p, 0).
+TEST_F(Secure, ZeroSizeBlocksBehave) {
+  EXPECT_EXIT(
+      {
+        void* p = hm_malloc(0);
+        bool ok = p && hm_usable_size(p) == 0 && hm_owns(p);
+        auto* q = static_cast<char*>(hm_realloc(p, 10));
+        ok = ok && q && hm_usable_size(q) == 10;
+        q[9] = 1;
+        hm_free(q);
+        void* r = hm_calloc(4, 0);
+        ok = ok && r;
+        hm_free_sized(r, 0);
+        std::_Exit(ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
 
 TEST_F(Secure, LargeUseAfterFreeFaults) {
   EXPECT_FAULT_REPORTED(
@@ -199,6 +341,65 @@ TEST_F(Secure, LargeDoubleFreeIsCaught) {
         hm_free(p);
       },
       "hugemem: invalid pointer 0x[0-9a-f]+ passed to free: a freed large block in quarantine \\(double free\\)");
+}
+
+// Large blocks come zeroed: after enough frees to pass the quarantine, a freed block's pages
+// are handed out again, without its data. Exits 1 if any new block holds the old bytes.
+TEST_F(Secure, LargeBlocksNeverHoldAFreedBlocksData) {
+  EXPECT_EXIT(
+      {
+        constexpr std::size_t n = 256 << 10;
+        char* old[8];
+        for (auto& p : old) std::memset(p = static_cast<char*>(hm_malloc(n)), 'S', n);
+        for (auto* p : old) hm_free(p);
+        int found = 0;
+        for (int i = 0; i < 300; ++i) {
+          auto* q = static_cast<char*>(hm_malloc(n));
+          for (std::size_t k = 0; k < n; k += 512) found += q[k] == 'S';
+          hm_free(q);
+        }
+        std::_Exit(found ? 1 : 0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// realloc clears only what it does not copy: the grown tail holds no freed block's data either.
+TEST_F(Secure, ReallocGrownTailNeverHoldsAFreedBlocksData) {
+  EXPECT_EXIT(
+      {
+        constexpr std::size_t n = 256 << 10;
+        char* old[8];
+        for (auto& p : old) std::memset(p = static_cast<char*>(hm_malloc(n)), 'S', n);
+        for (auto* p : old) hm_free(p);
+        for (int i = 0; i < 300; ++i) hm_free(hm_malloc(n));
+        int found = 0;
+        std::size_t size = 40000;
+        auto* q = static_cast<char*>(hm_calloc(1, size));
+        while (size < (std::size_t{1} << 20)) {
+          std::size_t grown = size + size / 2;
+          q = static_cast<char*>(hm_realloc(q, grown));
+          for (std::size_t k = size; k < grown; k += 256) found += q[k] != 0;
+          size = grown;
+        }
+        hm_free(q);
+        std::_Exit(found ? 1 : 0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// Found by fuzzing secure mode: a direct mapping gets the request plus the 8 bytes every
+// secure large block gets, so 178 MiB - 1 bytes took 180 MiB, and free_sized with the right
+// size was reported as a size mismatch.
+TEST_F(Secure, SizedFreeOfADirectMappingJustBelowA2MiBStep) {
+  EXPECT_EXIT(
+      {
+        constexpr std::size_t n = (std::size_t{178} << 20) - 1;
+        void* p = hm_malloc(n);
+        if (!p) std::_Exit(2);
+        hm_free_sized(p, n);
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 // What a correct program sees: the requested size as usable size, realloc and calloc keep
