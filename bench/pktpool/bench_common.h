@@ -7,6 +7,7 @@
 #include <sched.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -126,6 +127,47 @@ class PinScope {
  private:
   cpu_set_t saved_;
   bool pinned_ = false;
+};
+}  // namespace
+
+// When this repetition started (steady clock, seconds), as the counter "at": bench/pktpool/run
+// pairs each of our repetitions with DPDK's repetition of the same loop nearest to it in time
+// and takes the median of those ratios, so that a burst of load from other programs shifts both
+// members of a pair, not one side's median. Thread 0 sets it (counters add over threads).
+inline void stamp(benchmark::State& state) {
+  if (state.thread_index() != 0) return;
+  using namespace std::chrono;
+  state.counters["at"] = duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+// Busy time of one thread of a two-thread loop: the time between start() and stop() summed over
+// the run, i.e. its own work (the pool calls and its reads and writes of the mbufs) without the
+// waits on the queue between the threads. report() sets the counter `name` to ns per object;
+// each thread names its own (rx_ns, tx_ns). The ns-per-object figure of the two-thread loops is
+// both threads' CPU time, waits included: it follows the slower thread. These say which one.
+// The TSC is read (a few ns) rather than the clock, and converted over the whole run.
+namespace {
+class BusyClock {
+ public:
+  BusyClock() : wall0_(std::chrono::steady_clock::now()), tick0_(ticks()) {}
+  void start() { t_ = ticks(); }
+  void stop() { busy_ += ticks() - t_; }
+  void report(benchmark::State& state, const char* name, double objs) const {
+    double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - wall0_).count();
+    double per_tick = ns / static_cast<double>(ticks() - tick0_);
+    if (objs > 0) state.counters[name] = static_cast<double>(busy_) * per_tick / objs;
+  }
+
+ private:
+  static std::uint64_t ticks() {
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_ia32_rdtsc();
+#else
+    return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+#endif
+  }
+  std::chrono::steady_clock::time_point wall0_;
+  std::uint64_t tick0_, t_ = 0, busy_ = 0;
 };
 }  // namespace
 
