@@ -108,18 +108,18 @@ void BM_handoff_dpdk(benchmark::State& state) {
   stamp(state);
   for (auto _ : state) {
     if (producer) {
-      busy.start();
+      busy.begin();
       while (rte_pktmbuf_alloc_bulk(mp, ms, kHandoffBurst) != 0) sched_yield();
-      busy.stop();
+      busy.lap(BusyClock::kPool);
       q.push(reinterpret_cast<void**>(ms));
     } else {
       q.pop(reinterpret_cast<void**>(ms));
-      busy.start();
+      busy.begin();
       for (rte_mbuf* m : ms) rte_pktmbuf_free(m);
-      busy.stop();
+      busy.lap(BusyClock::kPool);
     }
   }
-  busy.report(state, producer ? "rx_ns" : "tx_ns", static_cast<double>(state.iterations() * kHandoffBurst));
+  busy.report(state, producer ? "rx" : "tx", static_cast<double>(state.iterations() * kHandoffBurst));
   state.SetItemsProcessed(producer ? state.iterations() * kHandoffBurst : 0);
 }
 
@@ -164,21 +164,23 @@ void BM_driver2_dpdk(benchmark::State& state) {
   stamp(state);
   for (auto _ : state) {
     if (rx) {
-      busy.start();
+      busy.begin();
       while (rte_pktmbuf_alloc_bulk(mp, ms, B) != 0) sched_yield();
+      busy.lap(BusyClock::kPool);
       for (unsigned i = 0; i < B; ++i) *rte_pktmbuf_append(ms[i], kAppend) = static_cast<char>(i);
-      busy.stop();
+      busy.lap(BusyClock::kTouch);
       q.push(reinterpret_cast<void**>(ms), B);
     } else {
       q.pop(reinterpret_cast<void**>(ms), B);
-      busy.start();
+      busy.begin();
       for (unsigned i = 0; i < B; ++i) sum += *rte_pktmbuf_mtod(ms[i], unsigned char*);
+      busy.lap(BusyClock::kTouch);
       rte_pktmbuf_free_bulk(ms, B);
-      busy.stop();
+      busy.lap(BusyClock::kPool);
     }
   }
   benchmark::DoNotOptimize(sum);
-  busy.report(state, rx ? "rx_ns" : "tx_ns", static_cast<double>(state.iterations() * B));
+  busy.report(state, rx ? "rx" : "tx", static_cast<double>(state.iterations() * B));
   state.SetItemsProcessed(rx ? state.iterations() * B : 0);
 }
 

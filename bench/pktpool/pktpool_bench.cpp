@@ -97,18 +97,18 @@ void BM_handoff_ours(benchmark::State& state) {
   stamp(state);
   for (auto _ : state) {
     if (producer) {
-      busy.start();
+      busy.begin();
       while (Mbuf::alloc_bulk(*p, ms, kHandoffBurst) != Status::Ok) sched_yield();
-      busy.stop();
+      busy.lap(BusyClock::kPool);
       q.push(reinterpret_cast<void**>(ms));
     } else {
       q.pop(reinterpret_cast<void**>(ms));
-      busy.start();
+      busy.begin();
       for (Mbuf* m : ms) Mbuf::free(m);
-      busy.stop();
+      busy.lap(BusyClock::kPool);
     }
   }
-  busy.report(state, producer ? "rx_ns" : "tx_ns", static_cast<double>(state.iterations() * kHandoffBurst));
+  busy.report(state, producer ? "rx" : "tx", static_cast<double>(state.iterations() * kHandoffBurst));
   state.SetItemsProcessed(producer ? state.iterations() * kHandoffBurst : 0);
 }
 
@@ -149,21 +149,23 @@ void BM_driver2_ours(benchmark::State& state) {
   stamp(state);
   for (auto _ : state) {
     if (rx) {
-      busy.start();
+      busy.begin();
       while (Mbuf::alloc_bulk(*p, ms, B) != Status::Ok) sched_yield();
+      busy.lap(BusyClock::kPool);
       for (unsigned i = 0; i < B; ++i) *ms[i]->append(kAppend) = static_cast<char>(i);
-      busy.stop();
+      busy.lap(BusyClock::kTouch);
       q.push(reinterpret_cast<void**>(ms), B);
     } else {
       q.pop(reinterpret_cast<void**>(ms), B);
-      busy.start();
+      busy.begin();
       for (unsigned i = 0; i < B; ++i) sum += *ms[i]->template mtod<unsigned char>();
+      busy.lap(BusyClock::kTouch);
       Mbuf::free_bulk(ms, B);
-      busy.stop();
+      busy.lap(BusyClock::kPool);
     }
   }
   benchmark::DoNotOptimize(sum);
-  busy.report(state, rx ? "rx_ns" : "tx_ns", static_cast<double>(state.iterations() * B));
+  busy.report(state, rx ? "rx" : "tx", static_cast<double>(state.iterations() * B));
   state.SetItemsProcessed(rx ? state.iterations() * B : 0);
 }
 
