@@ -119,7 +119,7 @@ void BM_handoff_dpdk(benchmark::State& state) {
       busy.lap(BusyClock::kPool);
     }
   }
-  busy.report(state, producer ? "rx" : "tx", static_cast<double>(state.iterations() * kHandoffBurst));
+  busy.report(state, producer ? "rx" : "tx", kHandoffBurst);
   state.SetItemsProcessed(producer ? state.iterations() * kHandoffBurst : 0);
 }
 
@@ -180,7 +180,7 @@ void BM_driver2_dpdk(benchmark::State& state) {
     }
   }
   benchmark::DoNotOptimize(sum);
-  busy.report(state, rx ? "rx" : "tx", static_cast<double>(state.iterations() * B));
+  busy.report(state, rx ? "rx" : "tx", B);
   state.SetItemsProcessed(rx ? state.iterations() * B : 0);
 }
 

@@ -108,7 +108,7 @@ void BM_handoff_ours(benchmark::State& state) {
       busy.lap(BusyClock::kPool);
     }
   }
-  busy.report(state, producer ? "rx" : "tx", static_cast<double>(state.iterations() * kHandoffBurst));
+  busy.report(state, producer ? "rx" : "tx", kHandoffBurst);
   state.SetItemsProcessed(producer ? state.iterations() * kHandoffBurst : 0);
 }
 
@@ -165,7 +165,7 @@ void BM_driver2_ours(benchmark::State& state) {
     }
   }
   benchmark::DoNotOptimize(sum);
-  busy.report(state, rx ? "rx" : "tx", static_cast<double>(state.iterations() * B));
+  busy.report(state, rx ? "rx" : "tx", B);
   state.SetItemsProcessed(rx ? state.iterations() * B : 0);
 }
 
