@@ -130,8 +130,8 @@ struct alignas(2 * kCacheLine) Cache {
   // Line 0: everything the fast path reads or writes.
   std::uint32_t len = 0;           // free elements in objs[0, len); objs[len-1] is the hottest
   std::uint32_t size = 0;          // target level; requests above it bypass the cache
-  std::uint32_t flush_thresh = 0;  // size * 3/2: a put that would go above flushes to size/2
-  void** objs = nullptr;           // flush_thresh slots
+  std::uint32_t flush_thresh = 0;  // size * 3/2: a put that would go above flushes the cache
+  void** objs = nullptr;           // 2 * size slots (a miss of n <= size refills to n + size)
   std::atomic<std::uint64_t> get_objs{0}, put_objs{0};
   // Slow path only.
   std::atomic<std::uint64_t> get_fails{0}, refills{0}, flushes{0};
