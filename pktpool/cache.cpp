@@ -130,6 +130,8 @@ Status Pool::put_slow(void* const* objs, std::uint32_t n) {
   return debug_ == Debug::Off ? put_plain(objs, n) : put_checked(objs, n);
 }
 
+Status Pool::put_one_slow(void* obj) { return put_slow(&obj, 1); }
+
 Status Pool::get_plain(void** objs, std::uint32_t n) {
   Cache* c = local_cache();
   if (!c) c = attach_cache();
