@@ -67,7 +67,7 @@ class Handoff {
 };
 }  // namespace
 
-// The driver loops (issue 12): what an RX/TX poll loop does to the pool.
+// The driver loops: what an RX/TX poll loop does to the pool.
 //  driver/B (one thread): kInFlight mbufs held in FIFO order, as an RX ring holds them; per step
 //    read the first byte of the B oldest, free them (free_bulk), allocate B (alloc_bulk) into
 //    their slots and append kAppend bytes to each (writing the first).
