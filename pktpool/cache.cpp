@@ -82,7 +82,7 @@ Cache* Pool::attach_cache() {
       // The slots on lines of their own (and line pairs: adjacent-line prefetch), not sharing
       // one with another thread's cache or anything else on the heap.
       constexpr std::size_t kPad = 2 * kCacheLine / sizeof(void*);
-      auto slots = std::make_unique<void*[]>(cache_size_ + cache_size_ / 2 + 2 * kPad);
+      auto slots = std::make_unique<void*[]>(2 * cache_size_ + 2 * kPad);
       c = fresh.get();
       auto at = reinterpret_cast<std::uintptr_t>(slots.get() + kPad);
       c->objs = reinterpret_cast<void**>(at & ~std::uintptr_t{2 * kCacheLine - 1});
@@ -130,6 +130,8 @@ Status Pool::put_slow(void* const* objs, std::uint32_t n) {
   return debug_ == Debug::Off ? put_plain(objs, n) : put_checked(objs, n);
 }
 
+Status Pool::put_one_slow(void* obj) { return put_slow(&obj, 1); }
+
 Status Pool::get_plain(void** objs, std::uint32_t n) {
   Cache* c = local_cache();
   if (!c) c = attach_cache();
@@ -170,10 +172,12 @@ Status Pool::get_cached(Cache* c, void** objs, std::uint32_t n) {
     return Status::Ok;
   }
   if (n <= c->size) {
-    // Refill to n + size/2, so that the request leaves the cache half full: a thread that only
-    // allocates goes to the ring once per size/2 objects, not once per call.
-    // len < n <= size, so len + want = n + size/2 <= flush_thresh: it fits.
-    std::uint32_t want = n - c->len + c->size / 2;
+    // Refill to n + size, so that the request leaves the cache at its target level: a thread
+    // that only allocates (an RX core fed by another core's frees) goes to the ring once per
+    // `size` objects. Each ring operation costs the same few cross-core line transfers (the
+    // other side's tail, our head) whatever it moves, so fewer, larger ones are cheaper per
+    // object. len < n <= size, so len + want = n + size <= 2 * size: the slots hold it.
+    std::uint32_t want = n - c->len + c->size;
     std::uint32_t got = ring_->dequeue_burst(c->objs + c->len, want);
     if (got) detail::add(c->refills, std::uint64_t{1});
     c->len += got;
@@ -203,12 +207,12 @@ Status Pool::put_cached(Cache* c, void* const* objs, std::uint32_t n) {
     detail::add(c->put_objs, std::uint64_t{n});
     return Status::Ok;
   }
-  // Flush down to size/2 (the objects above it go to the ring in one bulk), then push: a thread
-  // that only frees goes to the ring once per size objects. size/2 + n <= flush_thresh.
-  std::uint32_t keep = c->size / 2;
-  if (ring_->enqueue_bulk(c->objs + keep, c->len - keep) == 0) return Status::Invalid;
+  // Flush the whole cache to the ring in one bulk, then push: the cache keeps only the n just
+  // put, the most recently touched. A thread that only frees (a TX core) goes to the ring about
+  // once per flush_thresh objects, in the largest bulks the cache allows. n <= size < 2 * size.
+  if (ring_->enqueue_bulk(c->objs, c->len) != c->len) return Status::Invalid;
   detail::add(c->flushes, std::uint64_t{1});
-  c->len = keep;
+  c->len = 0;
   push(c, objs, n);
   return Status::Ok;
 }

@@ -7,6 +7,7 @@
 #include <sched.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -66,7 +67,7 @@ class Handoff {
 };
 }  // namespace
 
-// The driver loops (issue 12): what an RX/TX poll loop does to the pool.
+// The driver loops: what an RX/TX poll loop does to the pool.
 //  driver/B (one thread): kInFlight mbufs held in FIFO order, as an RX ring holds them; per step
 //    read the first byte of the B oldest, free them (free_bulk), allocate B (alloc_bulk) into
 //    their slots and append kAppend bytes to each (writing the first).
@@ -126,6 +127,73 @@ class PinScope {
  private:
   cpu_set_t saved_;
   bool pinned_ = false;
+};
+}  // namespace
+
+// When this repetition started (steady clock, seconds), as the counter "at": bench/pktpool/run
+// pairs each of our repetitions with DPDK's repetition of the same loop nearest to it in time
+// and takes the median of those ratios, so that a burst of load from other programs shifts both
+// members of a pair, not one side's median. Thread 0 sets it (counters add over threads).
+inline void stamp(benchmark::State& state) {
+  if (state.thread_index() != 0) return;
+  using namespace std::chrono;
+  state.counters["at"] = duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+// Busy time of one thread of a two-thread loop, split in two: the pool's calls (kPool) and the
+// loop's own reads and writes of the mbufs (kTouch), without the waits on the queue between the
+// threads. begin() starts one iteration's work; lap(k) charges the time since the last mark to
+// k. report() sets the counters <side>_pool_ns and <side>_touch_ns (rx_ or tx_: each thread
+// names its own) to ns per object. The ns-per-object figure of the two-thread loops is both
+// threads' CPU time, waits included: it follows the slower thread. These say which one, and
+// how much of its time is the pool's.
+// Only one iteration in kEvery is timed: a lap reads the TSC with rdtscp, which waits for the
+// loads before it (so a part's cache misses are charged to it, not to the next) and costs tens
+// of cycles on a VM; timing every iteration of the burst-1 loop would add more than the pool
+// costs. The read's own cost, measured at construction, is taken off every lap; ticks are
+// converted to ns over the whole run.
+namespace {
+class BusyClock {
+ public:
+  enum Part { kPool, kTouch };
+  BusyClock() : wall0_(std::chrono::steady_clock::now()), tick0_(ticks()) {
+    constexpr int kCalibrate = 1000;
+    std::uint64_t t0 = ticks(), t = t0;
+    for (int i = 0; i < kCalibrate; ++i) t = ticks();
+    overhead_ = (t - t0) / kCalibrate;
+  }
+  void begin() {
+    timing_ = ++iters_ % kEvery == 0;
+    if (timing_) mark_ = ticks();
+  }
+  void lap(Part k) {
+    if (!timing_) return;
+    std::uint64_t now = ticks(), d = now - mark_;
+    part_[k] += d > overhead_ ? d - overhead_ : 0;
+    mark_ = now;
+  }
+  void report(benchmark::State& state, const char* side, unsigned objs_per_iter) const {
+    double objs = static_cast<double>(iters_ / kEvery) * objs_per_iter;
+    if (objs <= 0) return;
+    double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - wall0_).count();
+    double per_tick = ns / static_cast<double>(ticks() - tick0_);
+    state.counters[std::string(side) + "_pool_ns"] = static_cast<double>(part_[kPool]) * per_tick / objs;
+    state.counters[std::string(side) + "_touch_ns"] = static_cast<double>(part_[kTouch]) * per_tick / objs;
+  }
+
+ private:
+  static constexpr std::uint64_t kEvery = 16;
+  static std::uint64_t ticks() {
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned aux;
+    return __builtin_ia32_rdtscp(&aux);
+#else
+    return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+#endif
+  }
+  std::chrono::steady_clock::time_point wall0_;
+  std::uint64_t tick0_, overhead_, mark_ = 0, iters_ = 0, part_[2] = {};
+  bool timing_ = false;
 };
 }  // namespace
 

@@ -70,6 +70,7 @@ void BM_getput_dpdk(benchmark::State& state) {
   LcoreScope lcore;
   if (!lcore.ok()) return state.SkipWithError("rte_thread_register failed: no per-lcore cache");
   void** objs = scratch_array();
+  stamp(state);
   for (auto _ : state) {
     if (rte_mempool_get_bulk(mp, objs, N) != 0) return state.SkipWithError("rte_mempool exhausted");
     benchmark::DoNotOptimize(objs[0]);
@@ -84,6 +85,7 @@ void BM_mbuf_dpdk(benchmark::State& state) {
   if (!usable(state, mp)) return;
   LcoreScope lcore;
   if (!lcore.ok()) return state.SkipWithError("rte_thread_register failed: no per-lcore cache");
+  stamp(state);
   for (auto _ : state) {
     rte_mbuf* m = rte_pktmbuf_alloc(mp);
     if (!m) return state.SkipWithError("rte_pktmbuf_alloc: exhausted");
@@ -102,15 +104,22 @@ void BM_handoff_dpdk(benchmark::State& state) {
   rte_mbuf* ms[kHandoffBurst];
   bool producer = state.thread_index() == 0;
   PinScope pin(state.thread_index());
+  BusyClock busy;
+  stamp(state);
   for (auto _ : state) {
     if (producer) {
+      busy.begin();
       while (rte_pktmbuf_alloc_bulk(mp, ms, kHandoffBurst) != 0) sched_yield();
+      busy.lap(BusyClock::kPool);
       q.push(reinterpret_cast<void**>(ms));
     } else {
       q.pop(reinterpret_cast<void**>(ms));
+      busy.begin();
       for (rte_mbuf* m : ms) rte_pktmbuf_free(m);
+      busy.lap(BusyClock::kPool);
     }
   }
+  busy.report(state, producer ? "rx" : "tx", kHandoffBurst);
   state.SetItemsProcessed(producer ? state.iterations() * kHandoffBurst : 0);
 }
 
@@ -126,6 +135,7 @@ void BM_driver_dpdk(benchmark::State& state) {
     for (unsigned j = i; j < i + B; ++j) *rte_pktmbuf_append(ring[j], kAppend) = static_cast<char>(j);
   }
   unsigned head = 0, sum = 0;
+  stamp(state);
   for (auto _ : state) {
     rte_mbuf** slot = &ring[head];
     for (unsigned i = 0; i < B; ++i) sum += *rte_pktmbuf_mtod(slot[i], unsigned char*);
@@ -150,18 +160,27 @@ void BM_driver2_dpdk(benchmark::State& state) {
   bool rx = state.thread_index() == 0;
   unsigned sum = 0;
   PinScope pin(state.thread_index());
+  BusyClock busy;
+  stamp(state);
   for (auto _ : state) {
     if (rx) {
+      busy.begin();
       while (rte_pktmbuf_alloc_bulk(mp, ms, B) != 0) sched_yield();
+      busy.lap(BusyClock::kPool);
       for (unsigned i = 0; i < B; ++i) *rte_pktmbuf_append(ms[i], kAppend) = static_cast<char>(i);
+      busy.lap(BusyClock::kTouch);
       q.push(reinterpret_cast<void**>(ms), B);
     } else {
       q.pop(reinterpret_cast<void**>(ms), B);
+      busy.begin();
       for (unsigned i = 0; i < B; ++i) sum += *rte_pktmbuf_mtod(ms[i], unsigned char*);
+      busy.lap(BusyClock::kTouch);
       rte_pktmbuf_free_bulk(ms, B);
+      busy.lap(BusyClock::kPool);
     }
   }
   benchmark::DoNotOptimize(sum);
+  busy.report(state, rx ? "rx" : "tx", B);
   state.SetItemsProcessed(rx ? state.iterations() * B : 0);
 }
 

@@ -61,6 +61,7 @@ void BM_getput_ours(benchmark::State& state) {
   Pool* p = pools().raw.get();
   if (!p) return state.SkipWithError("Pool::create failed");
   void** objs = scratch_array();
+  stamp(state);
   for (auto _ : state) {
     if (p->get_bulk(objs, N) != Status::Ok) return state.SkipWithError("pool exhausted");
     benchmark::DoNotOptimize(objs[0]);
@@ -73,6 +74,7 @@ void BM_getput_ours(benchmark::State& state) {
 void BM_mbuf_ours(benchmark::State& state) {
   Pool* p = pools().mbufs.get();
   if (!p) return state.SkipWithError("Pool::create failed");
+  stamp(state);
   for (auto _ : state) {
     Mbuf* m = Mbuf::alloc(*p);
     if (!m) return state.SkipWithError("Mbuf::alloc: exhausted");
@@ -91,15 +93,22 @@ void BM_handoff_ours(benchmark::State& state) {
   Mbuf* ms[kHandoffBurst];
   bool producer = state.thread_index() == 0;
   PinScope pin(state.thread_index());
+  BusyClock busy;
+  stamp(state);
   for (auto _ : state) {
     if (producer) {
+      busy.begin();
       while (Mbuf::alloc_bulk(*p, ms, kHandoffBurst) != Status::Ok) sched_yield();
+      busy.lap(BusyClock::kPool);
       q.push(reinterpret_cast<void**>(ms));
     } else {
       q.pop(reinterpret_cast<void**>(ms));
+      busy.begin();
       for (Mbuf* m : ms) Mbuf::free(m);
+      busy.lap(BusyClock::kPool);
     }
   }
+  busy.report(state, producer ? "rx" : "tx", kHandoffBurst);
   state.SetItemsProcessed(producer ? state.iterations() * kHandoffBurst : 0);
 }
 
@@ -113,6 +122,7 @@ void BM_driver_ours(benchmark::State& state) {
     for (unsigned j = i; j < i + B; ++j) *ring[j]->append(kAppend) = static_cast<char>(j);
   }
   unsigned head = 0, sum = 0;
+  stamp(state);
   for (auto _ : state) {
     Mbuf** slot = &ring[head];
     for (unsigned i = 0; i < B; ++i) sum += *slot[i]->mtod<unsigned char>();
@@ -135,18 +145,27 @@ void BM_driver2_ours(benchmark::State& state) {
   bool rx = state.thread_index() == 0;
   unsigned sum = 0;
   PinScope pin(state.thread_index());
+  BusyClock busy;
+  stamp(state);
   for (auto _ : state) {
     if (rx) {
+      busy.begin();
       while (Mbuf::alloc_bulk(*p, ms, B) != Status::Ok) sched_yield();
+      busy.lap(BusyClock::kPool);
       for (unsigned i = 0; i < B; ++i) *ms[i]->append(kAppend) = static_cast<char>(i);
+      busy.lap(BusyClock::kTouch);
       q.push(reinterpret_cast<void**>(ms), B);
     } else {
       q.pop(reinterpret_cast<void**>(ms), B);
+      busy.begin();
       for (unsigned i = 0; i < B; ++i) sum += *ms[i]->template mtod<unsigned char>();
+      busy.lap(BusyClock::kTouch);
       Mbuf::free_bulk(ms, B);
+      busy.lap(BusyClock::kPool);
     }
   }
   benchmark::DoNotOptimize(sum);
+  busy.report(state, rx ? "rx" : "tx", B);
   state.SetItemsProcessed(rx ? state.iterations() * B : 0);
 }
 

@@ -113,9 +113,10 @@ TEST(PktPool, ExhaustionIsAnErrorAndThePoolRecovers) {
   EXPECT_EQ(p->get(&o), Status::Exhausted);
 }
 
-// The documented policy, to the object: a miss refills to n + size/2; a put above
-// flush_thresh = size * 3/2 flushes down to size/2. With size 64: a get-only thread goes to the
-// ring once per 33 single gets, a put-only thread once per 64 single puts.
+// The documented policy, to the object: a miss of n refills to n + size (the request leaves the
+// cache at size); a put that would pass flush_thresh = size * 3/2 flushes the whole cache and
+// keeps the n put. With size 64: a get-only thread goes to the ring once per 65 single gets, a
+// put-only thread once per 96 single puts.
 TEST(PktPool, CacheRefillsAndFlushesInBulkAtTheThresholds) {
   auto p = Pool::create(raw_config(1000, 64, 64));
   ASSERT_TRUE(p);
@@ -123,31 +124,55 @@ TEST(PktPool, CacheRefillsAndFlushesInBulkAtTheThresholds) {
   for (auto& o : got) ASSERT_EQ(p->get(&o), Status::Ok);
   ThreadStats t = p->thread_stats();
   EXPECT_EQ(t.get_objs, 640u);
-  EXPECT_EQ(t.refills, 20u) << "ceil(640 / 33)";
+  EXPECT_EQ(t.refills, 10u) << "ceil(640 / 65)";
   EXPECT_EQ(t.flushes, 0u);
-  EXPECT_EQ(p->stats().in_caches, 20u) << "20 * 33 - 640 left in the cache";
+  EXPECT_EQ(p->stats().in_caches, 10u) << "10 * 65 - 640 left in the cache";
   for (void* o : got) ASSERT_EQ(p->put(o), Status::Ok);
   t = p->thread_stats();
   EXPECT_EQ(t.put_objs, 640u);
-  EXPECT_EQ(t.flushes, 9u) << "first at put 77 (20 + 76 = 96), then every 64";
+  EXPECT_EQ(t.flushes, 6u) << "first at put 87 (10 + 86 = 96), then every 96";
   PoolStats s = p->stats();
-  EXPECT_EQ(s.in_caches, 84u);
-  EXPECT_EQ(s.in_ring, 916u);
-  EXPECT_EQ(s.refills, 20u);
-  EXPECT_EQ(s.flushes, 9u);
+  EXPECT_EQ(s.in_caches, 74u) << "1 after the flush at put 567, then 73 more";
+  EXPECT_EQ(s.in_ring, 926u);
+  EXPECT_EQ(s.refills, 10u);
+  EXPECT_EQ(s.flushes, 6u);
+}
+
+// A thread that only allocates and one that only frees (an RX core and a TX core) move the
+// largest bulks the cache allows: bursts of 32 with size 64 refill size + 32 = 96 objects at a
+// time and flush the whole cache, flush_thresh = 96 objects, at a time.
+TEST(PktPool, OneSidedThreadsMoveWholeCachesThroughTheRing) {
+  auto p = Pool::create(raw_config(1000, 64, 64));
+  ASSERT_TRUE(p);
+  std::vector<void*> got(960);
+  for (std::size_t i = 0; i < got.size(); i += 32) ASSERT_EQ(p->get_bulk(&got[i], 32), Status::Ok);
+  ThreadStats t = p->thread_stats();
+  EXPECT_EQ(t.refills, 10u) << "one per 96 objects: 3 bursts";
+  EXPECT_EQ(p->stats().in_caches, 0u);
+  EXPECT_EQ(p->stats().in_ring, 40u);
+  std::thread freer([&] {
+    for (std::size_t i = 0; i < got.size(); i += 32) ASSERT_EQ(p->put_bulk(&got[i], 32), Status::Ok);
+    ThreadStats f = p->thread_stats();
+    EXPECT_EQ(f.flushes, 9u) << "at bursts 4, 7, ... 28: 96 objects each";
+    EXPECT_EQ(f.refills, 0u);
+    EXPECT_EQ(p->stats().in_ring, 40u + 9 * 96) << "every flush moved the whole cache";
+    EXPECT_EQ(p->stats().in_caches, 96u) << "bursts 29 and 30 after the last flush's 32";
+  });
+  freer.join();
+  EXPECT_EQ(p->stats().in_ring, 1000u) << "the exiting thread's cache went back";
 }
 
 TEST(PktPool, RequestsBiggerThanTheCacheBypassIt) {
   auto p = Pool::create(raw_config(1000, 64, 64));
   ASSERT_TRUE(p);
   void* o;
-  ASSERT_EQ(p->get(&o), Status::Ok);  // cache now holds 32
-  ASSERT_EQ(p->stats().in_caches, 32u);
+  ASSERT_EQ(p->get(&o), Status::Ok);  // cache now holds 64
+  ASSERT_EQ(p->stats().in_caches, 64u);
   std::vector<void*> big(100);
   ASSERT_EQ(p->get_bulk(big.data(), 100), Status::Ok);
-  EXPECT_EQ(p->stats().in_caches, 32u);
+  EXPECT_EQ(p->stats().in_caches, 64u);
   ASSERT_EQ(p->put_bulk(big.data(), 100), Status::Ok);
-  EXPECT_EQ(p->stats().in_caches, 32u);
+  EXPECT_EQ(p->stats().in_caches, 64u);
   EXPECT_EQ(p->thread_stats().refills, 1u);
   EXPECT_EQ(p->thread_stats().flushes, 0u);
 }

@@ -276,6 +276,15 @@ inline void Mbuf::free_seg(Mbuf* m) {
 }
 
 inline void Mbuf::free(Mbuf* m) {
+  if (!m) return;
+  // The common case, one unshared direct segment, in one test and no write to the mbuf (the
+  // free-mbuf invariants hold already): its fields are read together, one branch, not four.
+  if (__builtin_expect((m->refcnt_read() == 1) & (m->nb_segs == 1) & (m->next == nullptr) &
+                           ((m->ol_flags & kAttached) == 0),
+                       1)) {
+    m->pool->put(m);
+    return;
+  }
   while (m) {
     Mbuf* next = m->next;
     free_seg(m);

@@ -130,8 +130,8 @@ struct alignas(2 * kCacheLine) Cache {
   // Line 0: everything the fast path reads or writes.
   std::uint32_t len = 0;           // free elements in objs[0, len); objs[len-1] is the hottest
   std::uint32_t size = 0;          // target level; requests above it bypass the cache
-  std::uint32_t flush_thresh = 0;  // size * 3/2: a put that would go above flushes to size/2
-  void** objs = nullptr;           // flush_thresh slots
+  std::uint32_t flush_thresh = 0;  // size * 3/2: a put that would go above flushes the cache
+  void** objs = nullptr;           // 2 * size slots (a miss of n <= size refills to n + size)
   std::atomic<std::uint64_t> get_objs{0}, put_objs{0};
   // Slow path only.
   std::atomic<std::uint64_t> get_fails{0}, refills{0}, flushes{0};
@@ -200,10 +200,10 @@ class Pool {
 
   // ---- get / put ----
   // All-or-nothing (n == 0 is a no-op). Exhausted when the ring and this thread's cache hold fewer than n.
-  [[nodiscard]] Status get(void** obj) { return get_bulk(obj, 1); }
+  [[nodiscard]] Status get(void** obj);
   [[nodiscard]] Status get_bulk(void** objs, std::uint32_t n);
   // Puts back objects obtained from this pool. Ok unless debug catches a bad one.
-  Status put(void* obj) { return put_bulk(&obj, 1); }
+  Status put(void* obj);
   Status put_bulk(void* const* objs, std::uint32_t n);
   // Gives this thread's cache back to the ring (it is refilled on the next get).
   void flush_cache();
@@ -283,6 +283,7 @@ class Pool {
   // Slow paths (cache.cpp): the fast path's miss, with or without the debug checks around.
   Status get_slow(void** objs, std::uint32_t n);
   Status put_slow(void* const* objs, std::uint32_t n);
+  Status put_one_slow(void* obj);  // put_slow of one, taking it by value (see put)
   Status get_plain(void** objs, std::uint32_t n);
   Status put_plain(void* const* objs, std::uint32_t n);
   Status get_cached(detail::Cache* c, void** objs, std::uint32_t n);
@@ -355,6 +356,29 @@ inline Status Pool::get_bulk(void** objs, std::uint32_t n) {
     return Status::Ok;
   }
   return get_slow(objs, n);
+}
+
+// One object: the same as get_bulk / put_bulk of 1, without the array: put's object stays in a
+// register (its slow path takes it by value, so the fast path never takes its address), a
+// store and a reload fewer on the path of every Mbuf::free.
+inline Status Pool::get(void** obj) {
+  detail::Cache* c = fast_cache();
+  if (__builtin_expect(c && c->len != 0, 1)) {
+    *obj = c->objs[--c->len];
+    detail::add(c->get_objs, 1);
+    return Status::Ok;
+  }
+  return get_slow(obj, 1);
+}
+
+inline Status Pool::put(void* obj) {
+  detail::Cache* c = fast_cache();
+  if (__builtin_expect(c && c->len < c->flush_thresh, 1)) {
+    c->objs[c->len++] = obj;
+    detail::add(c->put_objs, 1);
+    return Status::Ok;
+  }
+  return put_one_slow(obj);
 }
 
 inline Status Pool::put_bulk(void* const* objs, std::uint32_t n) {
