@@ -5,8 +5,8 @@
 
 namespace hm::page {
 
-Arena* Arena::create(os::Backing best, int node, PageHeap* heap) {
-  os::Mapping m = os::map_best(kArenaSize, kArenaSize, best, "hugemem-arena");
+Arena* Arena::create(os::Backing best, int node, PageHeap* heap, os::Backing worst) {
+  os::Mapping m = os::map_best(kArenaSize, kArenaSize, best, "hugemem-arena", false, worst);
   if (!m) return nullptr;
   if (node >= 0) os::bind_node(m.addr, m.size, node);
   // The descriptor array is touched sparsely; on 4 KiB pages it costs only what is used. This

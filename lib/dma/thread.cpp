@@ -1,0 +1,90 @@
+#include "dma/thread.h"
+
+#include <cerrno>
+#include <new>
+
+#include "api/runtime.h"
+
+namespace hm::dma {
+
+__thread ThreadTable* t_table __attribute__((tls_model("initial-exec"))) = nullptr;
+
+namespace {
+
+// Under g_lock.
+ThreadTable* g_all = nullptr;
+ThreadTable* g_free = nullptr;
+char* g_chunk = nullptr;     // tables are carved from mappings of their own, never freed
+std::size_t g_chunk_left = 0;
+constexpr std::size_t kChunkBytes = 64 * os::kPageSize;
+constexpr std::size_t kStride = (sizeof(ThreadTable) + 63) & ~std::size_t{63};
+
+ThreadTable* new_table() {
+  if (ThreadTable* t = g_free) {
+    g_free = t->free_next;
+    t->free_next = nullptr;
+    return t;
+  }
+  if (g_chunk_left == 0) {
+    os::Mapping m = os::map(kChunkBytes, os::kPageSize, os::Backing::Small, "hugemem-dma-threads", true);
+    if (!m) return nullptr;
+    g_chunk = static_cast<char*>(m.addr);
+    g_chunk_left = kChunkBytes / kStride;
+  }
+  auto* t = new (g_chunk) ThreadTable{};
+  g_chunk += kStride;
+  --g_chunk_left;
+  t->all_next = g_all;
+  g_all = t;
+  return t;
+}
+
+// A thread's exit, before its malloc heap goes: its heaps of live DMA heaps go back (their
+// slabs to the DMA heaps' domains), the table to the free list.
+void on_thread_exit() {
+  ThreadTable* t = t_table;
+  if (!t) return;
+  page::LockGuard g(g_lock);
+  for (int i = 0; i < kMaxHeaps; ++i) {
+    ThreadTable::Slot& s = t->slot[i];
+    if (s.heap && s.gen == g_heaps[i].gen.load(std::memory_order_relaxed)) slab::release_heap(s.heap);
+    s = {};
+  }
+  t_table = nullptr;
+  t->free_next = g_free;
+  g_free = t;
+}
+
+}  // namespace
+
+slab::ThreadHeap* thread_heap_slow(DmaHeap& h) {
+  if (api::t_exited) {
+    errno = 0;
+    return nullptr;
+  }
+  // The malloc's own heap first: it initialises the process (the freelist key, the options) and
+  // registers the thread for the exit handler that runs on_thread_exit.
+  if (!api::t_own_heap && !api::heap_slow()) return nullptr;
+  page::LockGuard g(g_lock);
+  if (!t_table && !(t_table = new_table())) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  slab::ThreadHeap* th = slab::acquire_heap(h.domain());
+  if (!th) return nullptr;
+  t_table->slot[h.index] = {th, h.gen.load(std::memory_order_relaxed)};
+  return th;
+}
+
+void release_thread_heaps(DmaHeap& h) {
+  std::uint32_t gen = h.gen.load(std::memory_order_relaxed);
+  for (ThreadTable* t = g_all; t; t = t->all_next) {
+    ThreadTable::Slot& s = t->slot[h.index];
+    if (s.heap && s.gen == gen) slab::release_heap(s.heap);
+    s = {};
+  }
+}
+
+void install_exit_hook() { api::g_thread_exit_hook.store(&on_thread_exit, std::memory_order_release); }
+
+}  // namespace hm::dma
