@@ -70,7 +70,7 @@ hm_dma_heap* hm_dma_heap_create(const hm_dma_heap_config* c) HM_DMA_NOTHROW;
  * may use the heap or any of its blocks any more; the device must have stopped using them. */
 void hm_dma_heap_destroy(hm_dma_heap* h) HM_DMA_NOTHROW;
 /* Gives back (device first) every arena of h that holds no block, except its first. Returns how
- * many. Blocks a thread keeps cached in its slabs keep their arena. */
+ * many. Empty slabs that threads keep for their next allocations keep their arena. */
 size_t hm_dma_heap_trim(hm_dma_heap* h) HM_DMA_NOTHROW;
 const char* hm_dma_heap_name(const hm_dma_heap* h) HM_DMA_NOTHROW;
 

@@ -46,6 +46,12 @@ void* alloc_large(DmaHeap& h, std::size_t n, std::size_t align, bool* zeroed) {
   }
   std::size_t pages = pages_for(n ? n : 1);
   std::size_t align_pages = align > os::kPageSize ? align >> page::kPageShift : 1;
+  // A block this thread freed into its heap's large-block cache (large_cache.h), as the malloc
+  // does: no page-heap lock for a loop of 64 KiB buffers.
+  slab::ThreadHeap* th = thread_heap(h);
+  if (th && align_pages == 1 && !h.debug) {
+    if (void* kept = th->large_cache.take(static_cast<std::uint32_t>(pages))) return kept;
+  }
   void* p = h.pages.alloc(pages, align_pages, page::PageKind::Large, 0, zeroed);
   if (!p) return nullptr;
   std::size_t bytes = pages << page::kPageShift;
@@ -104,11 +110,15 @@ __attribute__((noinline)) void free_slow(void* p) {
     (th ? th : &slab::g_orphan)->free(s, o);  // the orphan owns nothing: a remote free
     return;
   }
-  if (d->kind != page::PageKind::Large || reinterpret_cast<std::uintptr_t>(p) % os::kPageSize != 0)
+  if (d->kind != page::PageKind::Large || reinterpret_cast<std::uintptr_t>(p) % os::kPageSize != 0 ||
+      __atomic_load_n(&d->tag, __ATOMIC_RELAXED) == slab::kCachedTag)
     report(p, "not the start of a live block (double free?)");
-  if (h->debug) {
+  auto pages = static_cast<std::uint32_t>(d->count);
+  if (!h->debug) {
+    if (slab::ThreadHeap* th = thread_heap(*h); th && th->large_cache.keep(p, pages)) return;
+  } else {
     auto* w = static_cast<std::uint64_t*>(p);
-    std::size_t words = (std::size_t{d->count} << page::kPageShift) / 8;
+    std::size_t words = (std::size_t{pages} << page::kPageShift) / 8;
     for (std::size_t i = 0; i < words; ++i) w[i] = kLargeFill;
   }
   if (!h->pages.free(p, 0)) report(p, "not the start of a live block (double free?)");

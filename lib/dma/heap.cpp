@@ -217,6 +217,7 @@ HM_EXPORT void hm_dma_heap_destroy(hm_dma_heap* h) noexcept {
 HM_EXPORT std::size_t hm_dma_heap_trim(hm_dma_heap* heap) noexcept {
   dma::DmaHeap& h = *dma::from(heap);
   if (slab::ThreadHeap* th = dma::thread_heap(h)) th->drain_pending();
+  dma::flush_large_caches(h);
   h.slabs.trim();
   h.pages.lock();
   std::size_t before = h.arenas;

@@ -85,6 +85,15 @@ void release_thread_heaps(DmaHeap& h) {
   }
 }
 
+void flush_large_caches(DmaHeap& h) {
+  page::LockGuard g(g_lock);
+  std::uint32_t gen = h.gen.load(std::memory_order_relaxed);
+  for (ThreadTable* t = g_all; t; t = t->all_next) {
+    const ThreadTable::Slot& s = t->slot[h.index];
+    if (s.heap && s.gen == gen) s.heap->large_cache.flush();  // any thread may empty a cache
+  }
+}
+
 void install_exit_hook() { api::g_thread_exit_hook.store(&on_thread_exit, std::memory_order_release); }
 
 }  // namespace hm::dma

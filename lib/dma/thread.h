@@ -55,6 +55,8 @@ void* with_exit_heap(DmaHeap& h, Alloc alloc) {
 
 // hm_dma_heap_destroy, under g_lock: releases every thread's heap for h.
 void release_thread_heaps(DmaHeap& h);
+// hm_dma_heap_trim: every thread's large-block cache of h back to h's page heap.
+void flush_large_caches(DmaHeap& h);
 // Installs on_thread_exit as the malloc runtime's thread-exit hook (once; under g_lock).
 void install_exit_hook();
 

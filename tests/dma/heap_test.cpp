@@ -6,24 +6,39 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <random>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "../pktpool/proc_helpers.h"  // pagemap read by the test itself, not through the os layer
 #include "dma_helpers.h"
 #include "hugemem/dma.hpp"
 #include "hugemem/hugemem.h"
+#include "hugemem/pktpool/pktpool.h"
 
 namespace {
 
 using namespace hm::dma::test;
 constexpr std::uintptr_t k1G = std::uintptr_t{1} << 30;
 
-// Free 2 MiB pages now: an arena holds 512 while it is mapped (the IOVA tables, which are never
-// freed, make os::live_mappings the wrong measure here).
-long free_2m() { return hm::os::hugepage_pool(hm::os::k2M).free; }
+// Bytes of hugetlb mappings this process has now (smaps: the VMAs flagged "ht"). Per process, so
+// other programs resizing the machine's pools do not disturb it (the IOVA tables, which are
+// never freed, make os::live_mappings the wrong measure here).
+std::size_t hugetlb_mapped() {
+  std::ifstream in("/proc/self/smaps");
+  std::size_t total = 0, size = 0;
+  for (std::string line; std::getline(in, line);) {
+    unsigned long lo, hi;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) size = hi - lo;
+    if (line.rfind("VmFlags:", 0) == 0 && line.find(" ht") != std::string::npos) total += size;
+  }
+  return total;
+}
 
 std::uintptr_t arena_of(const void* p) { return reinterpret_cast<std::uintptr_t>(p) & ~(k1G - 1); }
 
@@ -41,12 +56,13 @@ TEST(DmaHeap, CreationMapsTheFirstArenaAndDestroyUnmapsIt) {
   HM_DMA_NEED_ARENAS(res, 1);
   FakeMapper f;
   hm_dma_mapper m = f.mapper();
-  long free_before = free_2m();
+  std::size_t huge_before = hugetlb_mapped();
   auto cfg = config_2m("first", &m);
   hm_dma_heap* h = hm_dma_heap_create(&cfg);
   ASSERT_TRUE(h) << hm_dma_last_error();
   EXPECT_STREQ(hm_dma_heap_name(h), "first");
   ASSERT_EQ(f.maps, 1) << "the first arena is mapped when the heap is made";
+  EXPECT_EQ(hugetlb_mapped(), huge_before + k1G) << "one arena: 1 GiB of hugetlb pages";
   hm_dma_heap_stats st;
   hm_dma_heap_get_stats(h, &st);
   EXPECT_EQ(st.arenas, 1u);
@@ -65,7 +81,7 @@ TEST(DmaHeap, CreationMapsTheFirstArenaAndDestroyUnmapsIt) {
   EXPECT_TRUE(f.live.empty());
   EXPECT_FALSE(process_maps(p)) << "the arena went back to the OS";
   EXPECT_EQ(hm_iova_of(p), HM_IOVA_NONE);
-  EXPECT_EQ(free_2m(), free_before) << "every hugepage came back";
+  EXPECT_EQ(hugetlb_mapped(), huge_before) << "every hugepage came back";
   EXPECT_TRUE(f.errors.empty()) << f.errors[0];
 }
 
@@ -206,7 +222,7 @@ TEST(DmaHeap, ExhaustionIsEnomemWithNothingLeaked) {
   HM_DMA_NEED_ARENAS(res, 1);
   FakeMapper f;
   hm_dma_mapper m = f.mapper();
-  long free_before = free_2m();
+  std::size_t huge_before = hugetlb_mapped();
   auto cfg = config_2m("exhaust", &m, 1);
   hm_dma_heap* h = hm_dma_heap_create(&cfg);
   ASSERT_TRUE(h) << hm_dma_last_error();
@@ -229,7 +245,7 @@ TEST(DmaHeap, ExhaustionIsEnomemWithNothingLeaked) {
   }
   hm_dma_heap_destroy(h);
   EXPECT_EQ(f.unmaps, 1);
-  EXPECT_EQ(free_2m(), free_before) << "every hugepage came back";
+  EXPECT_EQ(hugetlb_mapped(), huge_before) << "every hugepage came back";
   EXPECT_TRUE(f.errors.empty()) << f.errors[0];
 }
 
@@ -310,13 +326,13 @@ TEST(DmaHeap, AFailingMapperFailsCreationCleanly) {
   FakeMapper f;
   f.fail_next = 1;
   hm_dma_mapper m = f.mapper();
-  long free_before = free_2m();
+  std::size_t huge_before = hugetlb_mapped();
   auto cfg = config_2m("refused", &m);
   errno = 0;
   EXPECT_EQ(hm_dma_heap_create(&cfg), nullptr);
   EXPECT_EQ(errno, EIO);
   EXPECT_NE(std::string(hm_dma_last_error()).find("could not map"), std::string::npos) << hm_dma_last_error();
-  EXPECT_EQ(free_2m(), free_before) << "the arena was given back";
+  EXPECT_EQ(hugetlb_mapped(), huge_before) << "the arena was given back";
 }
 
 TEST(DmaHeapNoPages, WithoutHugepagesCreationFailsSayingWhy) {
@@ -389,6 +405,58 @@ TEST_F(DmaHeapDeathTest, MisuseIsReported) {
       "double free");
   hm_free(q);
   heap.free(p);
+}
+
+}  // namespace
+
+// ---- IOVA = physical address (root, no IOMMU) -------------------------------------------------
+
+namespace {
+
+TEST(DmaHeapPhysical, IovaIsThePhysicalAddressOfEveryByte) {
+  HM_DMA_NEED_ARENAS(res, 1);
+  auto cfg = config_2m("physical", nullptr);
+  hm::dma::Heap heap(cfg);
+  std::mt19937_64 rng(5);
+  for (std::size_t n : every_class_and_large()) {
+    errno = 0;
+    auto* p = static_cast<char*>(heap.alloc(n));
+    if (!p) {
+      // More than a 2 MiB page: IOVA-contiguous only if the pages happen to be neighbours.
+      EXPECT_GT(n, std::size_t{2} << 20);
+      EXPECT_EQ(errno, E2BIG);
+      continue;
+    }
+    for (int i = 0; i < 4; ++i) {
+      char* b = p + rng() % n;
+      ASSERT_EQ(hm_iova_of(b), hm::pkt::test::pagemap_pa(b)) << "size " << n;
+    }
+    EXPECT_EQ(hm_iova_of(p + n - 1), hm_iova_of(p) + n - 1) << "IOVA-contiguous";
+    heap.free(p);
+  }
+}
+
+TEST(DmaHeapPhysical, PacketPoolElementsInPhysicalModeTranslateToo) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to reserve 2 MiB pages and read PFNs";
+  Reservation r(4);
+  if (r.got() < 4) GTEST_SKIP() << "the kernel could not reserve four 2 MiB pages";
+  hm::pkt::Config c;
+  c.name = "pa-pool";
+  c.count = 1000;
+  c.best = hm::pkt::Backing::Huge2M;
+  c.iova = hm::pkt::IovaMode::PA;
+  void* elt;
+  {
+    auto pool = hm::pkt::Pool::create(c);
+    ASSERT_TRUE(pool) << std::strerror(errno);
+    for (std::uint32_t i = 0; i < pool->count(); i += 37) {
+      auto* e = static_cast<char*>(pool->element(i)) + 100;
+      ASSERT_EQ(hm_iova_of(e), pool->iova_of(e));
+      ASSERT_EQ(hm_iova_of(e), hm::pkt::test::pagemap_pa(e));
+    }
+    elt = pool->element(0);
+  }
+  EXPECT_EQ(hm_iova_of(elt), HM_IOVA_NONE) << "the pool is gone";
 }
 
 }  // namespace

@@ -40,6 +40,8 @@ class E1000 final : public Nic {
   // Ring state, for tests: descriptors the NIC has not yet completed on TX.
   std::uint16_t tx_in_flight() const { return static_cast<std::uint16_t>((tx_tail_ - tx_clean_) & tx_mask_); }
   std::uint64_t ring_iova() const { return ring_iova_; }
+  // The rings' memory (RX descriptors, then TX): a block of NicOptions::dma_heap when given.
+  const void* ring_memory() const { return const_cast<const e1000::RxDesc*>(rx_); }
   // For tests of the IOMMU: the RX descriptor the NIC fills next (once rx_burst drained the ring)
   // and re-aiming a descriptor's buffer at another device address.
   std::uint16_t rx_next() const { return rx_next_; }
