@@ -113,7 +113,7 @@ void dpdk_fini() {}
 
 int main(int argc, char** argv) {
   using namespace hm::dma::bench;
-  std::string eal = "--in-memory --no-pci -l 0-1 --log-level=0";
+  std::string eal = "--in-memory --no-pci -l 0-1 --log-level=4";
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--eal=", 6) == 0) eal = argv[i] + 6;
@@ -139,8 +139,8 @@ int main(int argc, char** argv) {
   if (dpdk_init(eal, &why)) std::fprintf(stderr, "DPDK EAL up (%s)\n", eal.c_str());
   else std::fprintf(stderr, "DPDK unavailable, measuring hugemem only: %s\n", why.c_str());
   benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
+  bool bad_args = benchmark::ReportUnrecognizedArguments(argc, argv);
+  if (!bad_args) benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   if (g_heap) hm_dma_heap_destroy(g_heap);
   dpdk_fini();
@@ -148,5 +148,5 @@ int main(int argc, char** argv) {
   hm::os::reserve_hugepages(hm::os::k2M, now - got < 0 ? 0 : now - got);
   std::fprintf(stderr, "2 MiB hugepages released: nr_hugepages %ld -> %ld\n", now,
                hm::os::hugepage_pool(hm::os::k2M).total);
-  return 0;
+  return bad_args ? 1 : 0;
 }

@@ -49,6 +49,7 @@ void* alloc_large(DmaHeap& h, std::size_t n, std::size_t align, bool* zeroed) {
   // A block this thread freed into its heap's large-block cache (large_cache.h), as the malloc
   // does: no page-heap lock for a loop of 64 KiB buffers.
   slab::ThreadHeap* th = thread_heap(h);
+  if (!th) th = thread_heap_slow(h);  // null while the thread exits: no cache then
   if (th && align_pages == 1 && !h.debug) {
     if (void* kept = th->large_cache.take(static_cast<std::uint32_t>(pages))) return kept;
   }
@@ -132,10 +133,10 @@ using namespace hm;
 // The fast path: the calling thread's heap for this DMA heap, a class from the table, a pop.
 HM_EXPORT void* hm_dma_malloc(hm_dma_heap* heap, std::size_t n) noexcept {
   dma::DmaHeap& h = *dma::from(heap);
-  slab::ThreadHeap* th = dma::thread_heap(h);
-  if (__builtin_expect(th != nullptr && !h.debug, 1)) {
-    if (__builtin_expect(n <= slab::kTableMax, 1)) return th->alloc(slab::class_of_small(n));
-    if (n <= slab::kSmallMax) return th->alloc(slab::class_of_calc(n));
+  const dma::ThreadTable::Slot& s = dma::fast_slot(h.index);
+  if (__builtin_expect(dma::fast_ok(s, h.index), 1)) {
+    if (__builtin_expect(n <= slab::kTableMax, 1)) return s.heap->alloc(slab::class_of_small(n));
+    if (n <= slab::kSmallMax) return s.heap->alloc(slab::class_of_calc(n));
   }
   return dma::alloc_slow(h, n, 1, nullptr);
 }
@@ -169,10 +170,11 @@ HM_EXPORT void hm_dma_free(void* p) noexcept {
     if (__builtin_expect(d->kind == page::PageKind::Slab, 1)) {
       auto* s = reinterpret_cast<slab::Slab*>(e + (std::uintptr_t{d->count} << page::kPageShift));
       auto* o = static_cast<slab::FreeObj*>(p);
-      if (__builtin_expect(page::is_dma_domain(s->node) && s->contains_object(p) && !slab::looks_free(s, o), 1)) {
-        dma::DmaHeap& h = dma::of_domain(s->node);
-        slab::ThreadHeap* th = dma::thread_heap(h);
-        if (__builtin_expect(th != nullptr && !h.debug, 1)) {
+      unsigned index = s->node - static_cast<unsigned>(page::kFirstDmaDomain);  // a DMA heap's slot, if < kMaxHeaps
+      if (__builtin_expect(index < dma::kMaxHeaps && s->contains_object(p) && !slab::looks_free(s, o), 1)) {
+        const dma::ThreadTable::Slot& slot = dma::fast_slot(static_cast<int>(index));
+        if (__builtin_expect(dma::fast_ok(slot, static_cast<int>(index)), 1)) {
+          slab::ThreadHeap* th = slot.heap;
           --th->live[s->cls];
           if (s->owner.load(std::memory_order_relaxed) == th) return th->local_free(s, o);
           return slab::ThreadHeap::remote_free(s, o);

@@ -14,6 +14,7 @@
 namespace hm::dma {
 
 DmaHeap g_heaps[kMaxHeaps];
+FastGen g_fast_gen[kMaxHeaps];
 page::SpinLock g_lock;
 
 namespace {
@@ -100,9 +101,10 @@ void DmaHeap::arena_unmapping(page::Arena* a) {
 }
 
 DmaHeap* of_page_heap(const page::PageHeap* p) {
-  for (DmaHeap& h : g_heaps)
-    if (&h.pages == p) return &h;
-  return nullptr;
+  // The slots' page heaps lie sizeof(DmaHeap) apart in g_heaps: arithmetic, not a search.
+  auto off = reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(&g_heaps[0].pages);
+  if (off >= sizeof g_heaps || off % sizeof(DmaHeap) != 0) return nullptr;
+  return &g_heaps[off / sizeof(DmaHeap)];
 }
 
 namespace {
@@ -154,6 +156,7 @@ DmaHeap* create(const hm_dma_heap_config& c) {
   h.why_errno = 0;
   publish(h, true);
   h.gen.fetch_add(1, std::memory_order_relaxed);  // odd: live
+  g_fast_gen[h.index].gen.store(h.debug ? kNoFastPath : h.gen.load(std::memory_order_relaxed), std::memory_order_relaxed);
   install_exit_hook();
   // The first arena now: a heap that cannot have one fails here, saying why.
   void* first = h.pages.alloc(1, 1, page::PageKind::Large, 0, nullptr);
@@ -170,6 +173,7 @@ DmaHeap* create(const hm_dma_heap_config& c) {
       e = ENOMEM;
     }
     publish(h, false);
+    g_fast_gen[h.index].gen.store(kNoFastPath, std::memory_order_relaxed);
     h.gen.fetch_add(1, std::memory_order_relaxed);
     errno = e;
     return nullptr;
@@ -182,6 +186,7 @@ DmaHeap* create(const hm_dma_heap_config& c) {
 
 void destroy(DmaHeap& h) {
   page::LockGuard g(g_lock);
+  g_fast_gen[h.index].gen.store(kNoFastPath, std::memory_order_relaxed);
   // Every thread's heap for h gives its slabs to h's domain; then the arenas go, blocks and
   // all, each unmapped from the device before the OS gets it back.
   release_thread_heaps(h);

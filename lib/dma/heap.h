@@ -58,6 +58,15 @@ class DmaHeap final : public page::ArenaHooks {
 };
 
 extern DmaHeap g_heaps[kMaxHeaps];
+// Per slot, what a thread's table entry must hold for the fast paths to use it: the heap's
+// generation while it lives and is not in debug mode, else kNoFastPath, which no entry holds
+// (entries hold 0 when empty, or an odd generation). A small array of its own, so the fast paths
+// do not touch the DmaHeap.
+inline constexpr std::uint32_t kNoFastPath = 0xfffffffe;
+struct FastGen {
+  std::atomic<std::uint32_t> gen{kNoFastPath};
+};
+extern FastGen g_fast_gen[kMaxHeaps];
 // Creation, destruction, and every change of a thread's heap table (dma/thread.h).
 // Lock order: this -> heap registry -> node -> page heap.
 extern page::SpinLock g_lock;

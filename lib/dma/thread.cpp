@@ -7,7 +7,8 @@
 
 namespace hm::dma {
 
-__thread ThreadTable* t_table __attribute__((tls_model("initial-exec"))) = nullptr;
+const ThreadTable g_no_table{};
+__thread const ThreadTable* t_table __attribute__((tls_model("initial-exec"))) = &g_no_table;
 
 namespace {
 
@@ -42,15 +43,15 @@ ThreadTable* new_table() {
 // A thread's exit, before its malloc heap goes: its heaps of live DMA heaps go back (their
 // slabs to the DMA heaps' domains), the table to the free list.
 void on_thread_exit() {
-  ThreadTable* t = t_table;
-  if (!t) return;
+  if (t_table == &g_no_table) return;
+  auto* t = const_cast<ThreadTable*>(t_table);  // this thread's own table
   page::LockGuard g(g_lock);
   for (int i = 0; i < kMaxHeaps; ++i) {
     ThreadTable::Slot& s = t->slot[i];
     if (s.heap && s.gen == g_heaps[i].gen.load(std::memory_order_relaxed)) slab::release_heap(s.heap);
     s = {};
   }
-  t_table = nullptr;
+  t_table = &g_no_table;
   t->free_next = g_free;
   g_free = t;
 }
@@ -66,13 +67,17 @@ slab::ThreadHeap* thread_heap_slow(DmaHeap& h) {
   // registers the thread for the exit handler that runs on_thread_exit.
   if (!api::t_own_heap && !api::heap_slow()) return nullptr;
   page::LockGuard g(g_lock);
-  if (!t_table && !(t_table = new_table())) {
-    errno = ENOMEM;
-    return nullptr;
+  if (t_table == &g_no_table) {
+    ThreadTable* t = new_table();
+    if (!t) {
+      errno = ENOMEM;
+      return nullptr;
+    }
+    t_table = t;
   }
   slab::ThreadHeap* th = slab::acquire_heap(h.domain());
   if (!th) return nullptr;
-  t_table->slot[h.index] = {th, h.gen.load(std::memory_order_relaxed)};
+  const_cast<ThreadTable*>(t_table)->slot[h.index] = {th, h.gen.load(std::memory_order_relaxed)};
   return th;
 }
 

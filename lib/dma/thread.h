@@ -26,14 +26,23 @@ struct ThreadTable {
   ThreadTable* free_next;  // tables of exited threads
 };
 
-extern __thread ThreadTable* t_table __attribute__((tls_model("initial-exec")));
+// Every entry empty: what a thread's t_table points at until it gets a table of its own, so the
+// fast paths need no null check.
+extern const ThreadTable g_no_table;
+extern __thread const ThreadTable* t_table __attribute__((tls_model("initial-exec")));
 
 // The calling thread's heap for h, or nullptr when it has none yet.
 inline slab::ThreadHeap* thread_heap(const DmaHeap& h) {
-  ThreadTable* t = t_table;
-  if (!t) return nullptr;
-  const ThreadTable::Slot& s = t->slot[h.index];
+  const ThreadTable::Slot& s = t_table->slot[h.index];
   return s.gen == h.gen.load(std::memory_order_relaxed) ? s.heap : nullptr;
+}
+
+// The fast paths' test: whether the calling thread has a heap for DMA heap slot `index` and the
+// heap is not in debug mode (g_fast_gen); the heap is then fast_slot(index).heap, never null (an
+// entry's heap and generation are set and cleared together). Touches no DmaHeap.
+inline const ThreadTable::Slot& fast_slot(int index) { return t_table->slot[index]; }
+inline bool fast_ok(const ThreadTable::Slot& s, int index) {
+  return s.gen == g_fast_gen[index].gen.load(std::memory_order_relaxed);
 }
 
 // The same, made on first use. nullptr with errno ENOMEM when no heap could be made, or with
