@@ -17,8 +17,16 @@ constexpr std::size_t kEntries = 512;
 
 SpinLock g_lock;  // writers
 
-// A table of 512 zero entries (one 4 KiB page, zero-filled by the kernel); null + ENOMEM.
+// The first tables come from .bss (256 KiB, touched only as used: a program with a few arenas
+// and pools needs a few tables), the rest are mapped. Either way they stay for the process's
+// life, like the registry.
+constexpr std::size_t kStaticTables = 64;
+alignas(4096) IovaEntry g_static_tables[kStaticTables][kEntries];
+std::size_t g_static_used = 0;
+
+// A table of 512 zero entries; null + ENOMEM.
 IovaEntry* new_table() {
+  if (g_static_used < kStaticTables) return g_static_tables[g_static_used++];
   os::Mapping m = os::map(os::kPageSize, os::kPageSize, os::Backing::Small, "hugemem-iova-map", true);
   return static_cast<IovaEntry*>(m.addr);
 }

@@ -8,7 +8,7 @@
 //                      4 KiB aligned, so the low bits of the difference are free for the tag);
 //   table | 2          a table of 512 entries of the first kind, one per 4 KiB, for a 2 MiB range
 //                      that holds pieces of more than one mapping (or of none).
-// Tables are mapped on first need and never freed, so a reader that races with a writer reads
+// Tables are made on first need and never freed, so a reader that races with a writer reads
 // either the old or the new entry, never freed memory. Writers hold one lock.
 #pragma once
 
