@@ -133,10 +133,10 @@ using namespace hm;
 // The fast path: the calling thread's heap for this DMA heap, a class from the table, a pop.
 HM_EXPORT void* hm_dma_malloc(hm_dma_heap* heap, std::size_t n) noexcept {
   dma::DmaHeap& h = *dma::from(heap);
-  const dma::ThreadTable::Slot& s = dma::fast_slot(h.index);
-  if (__builtin_expect(dma::fast_ok(s, h.index), 1)) {
-    if (__builtin_expect(n <= slab::kTableMax, 1)) return s.heap->alloc(slab::class_of_small(n));
-    if (n <= slab::kSmallMax) return s.heap->alloc(slab::class_of_calc(n));
+  slab::ThreadHeap* th = dma::fast_heap(static_cast<unsigned>(h.index));
+  if (__builtin_expect(th != nullptr, 1)) {
+    if (__builtin_expect(n <= slab::kTableMax, 1)) return th->alloc(slab::class_of_small(n));
+    if (n <= slab::kSmallMax) return th->alloc(slab::class_of_calc(n));
   }
   return dma::alloc_slow(h, n, 1, nullptr);
 }
@@ -172,9 +172,8 @@ HM_EXPORT void hm_dma_free(void* p) noexcept {
       auto* o = static_cast<slab::FreeObj*>(p);
       unsigned index = s->node - static_cast<unsigned>(page::kFirstDmaDomain);  // a DMA heap's slot, if < kMaxHeaps
       if (__builtin_expect(index < dma::kMaxHeaps && s->contains_object(p) && !slab::looks_free(s, o), 1)) {
-        const dma::ThreadTable::Slot& slot = dma::fast_slot(static_cast<int>(index));
-        if (__builtin_expect(dma::fast_ok(slot, static_cast<int>(index)), 1)) {
-          slab::ThreadHeap* th = slot.heap;
+        slab::ThreadHeap* th = dma::fast_heap(index);
+        if (__builtin_expect(th != nullptr, 1)) {
           --th->live[s->cls];
           if (s->owner.load(std::memory_order_relaxed) == th) return th->local_free(s, o);
           return slab::ThreadHeap::remote_free(s, o);

@@ -14,7 +14,6 @@
 namespace hm::dma {
 
 DmaHeap g_heaps[kMaxHeaps];
-FastGen g_fast_gen[kMaxHeaps];
 page::SpinLock g_lock;
 
 namespace {
@@ -156,7 +155,6 @@ DmaHeap* create(const hm_dma_heap_config& c) {
   h.why_errno = 0;
   publish(h, true);
   h.gen.fetch_add(1, std::memory_order_relaxed);  // odd: live
-  g_fast_gen[h.index].gen.store(h.debug ? kNoFastPath : h.gen.load(std::memory_order_relaxed), std::memory_order_relaxed);
   install_exit_hook();
   // The first arena now: a heap that cannot have one fails here, saying why.
   void* first = h.pages.alloc(1, 1, page::PageKind::Large, 0, nullptr);
@@ -173,7 +171,6 @@ DmaHeap* create(const hm_dma_heap_config& c) {
       e = ENOMEM;
     }
     publish(h, false);
-    g_fast_gen[h.index].gen.store(kNoFastPath, std::memory_order_relaxed);
     h.gen.fetch_add(1, std::memory_order_relaxed);
     errno = e;
     return nullptr;
@@ -186,11 +183,10 @@ DmaHeap* create(const hm_dma_heap_config& c) {
 
 void destroy(DmaHeap& h) {
   page::LockGuard g(g_lock);
-  g_fast_gen[h.index].gen.store(kNoFastPath, std::memory_order_relaxed);
   // Every thread's heap for h gives its slabs to h's domain; then the arenas go, blocks and
   // all, each unmapped from the device before the OS gets it back.
   release_thread_heaps(h);
-  h.gen.fetch_add(1, std::memory_order_relaxed);  // even: no thread's entry counts any more
+  h.gen.fetch_add(1, std::memory_order_relaxed);  // even: not live
   h.pages.destroy_arenas();
   publish(h, false);
 }

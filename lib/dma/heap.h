@@ -5,9 +5,7 @@
 // device, record its IOVAs) and before one is unmapped (the reverse, device first).
 //
 // Heaps live in a fixed table (kMaxHeaps slots, reused): a slab's domain byte always names a
-// slot, and the slot's memory is never freed. `gen` tells a slot's successive heaps apart: odd
-// while one lives; a thread's entry for a slot (dma/thread.h) counts only while its generation
-// is the slot's.
+// slot, and the slot's memory is never freed. `gen` counts a slot's heaps: odd while one lives.
 #pragma once
 
 #include <atomic>
@@ -35,7 +33,7 @@ class DmaHeap final : public page::ArenaHooks {
  public:
   slab::NodeSlabs slabs;
   page::PageHeap pages;
-  std::atomic<std::uint32_t> gen{0};  // odd while a heap lives in this slot
+  std::atomic<std::uint32_t> gen{0};  // odd while a heap lives in this slot (written under g_lock)
   int index = 0;                      // the slot; the domain is kFirstDmaDomain + index
   bool debug = false;
   bool physical = false;              // IOVA = physical address (no mapper)
@@ -58,15 +56,6 @@ class DmaHeap final : public page::ArenaHooks {
 };
 
 extern DmaHeap g_heaps[kMaxHeaps];
-// Per slot, what a thread's table entry must hold for the fast paths to use it: the heap's
-// generation while it lives and is not in debug mode, else kNoFastPath, which no entry holds
-// (entries hold 0 when empty, or an odd generation). A small array of its own, so the fast paths
-// do not touch the DmaHeap.
-inline constexpr std::uint32_t kNoFastPath = 0xfffffffe;
-struct FastGen {
-  std::atomic<std::uint32_t> gen{kNoFastPath};
-};
-extern FastGen g_fast_gen[kMaxHeaps];
 // Creation, destruction, and every change of a thread's heap table (dma/thread.h).
 // Lock order: this -> heap registry -> node -> page heap.
 extern page::SpinLock g_lock;

@@ -1,6 +1,7 @@
 #include "dma/thread.h"
 
 #include <cerrno>
+#include <initializer_list>
 #include <new>
 
 #include "api/runtime.h"
@@ -47,9 +48,10 @@ void on_thread_exit() {
   auto* t = const_cast<ThreadTable*>(t_table);  // this thread's own table
   page::LockGuard g(g_lock);
   for (int i = 0; i < kMaxHeaps; ++i) {
-    ThreadTable::Slot& s = t->slot[i];
-    if (s.heap && s.gen == g_heaps[i].gen.load(std::memory_order_relaxed)) slab::release_heap(s.heap);
-    s = {};
+    for (slab::ThreadHeap** e : {&t->fast[i], &t->checked[i]}) {
+      if (*e) slab::release_heap(*e);
+      *e = nullptr;
+    }
   }
   t_table = &g_no_table;
   t->free_next = g_free;
@@ -67,6 +69,10 @@ slab::ThreadHeap* thread_heap_slow(DmaHeap& h) {
   // registers the thread for the exit handler that runs on_thread_exit.
   if (!api::t_own_heap && !api::heap_slow()) return nullptr;
   page::LockGuard g(g_lock);
+  if (!h.live()) {
+    errno = EINVAL;
+    return nullptr;
+  }
   if (t_table == &g_no_table) {
     ThreadTable* t = new_table();
     if (!t) {
@@ -77,25 +83,25 @@ slab::ThreadHeap* thread_heap_slow(DmaHeap& h) {
   }
   slab::ThreadHeap* th = slab::acquire_heap(h.domain());
   if (!th) return nullptr;
-  const_cast<ThreadTable*>(t_table)->slot[h.index] = {th, h.gen.load(std::memory_order_relaxed)};
+  auto* t = const_cast<ThreadTable*>(t_table);  // this thread's own
+  (h.debug ? t->checked : t->fast)[h.index] = th;
   return th;
 }
 
 void release_thread_heaps(DmaHeap& h) {
-  std::uint32_t gen = h.gen.load(std::memory_order_relaxed);
   for (ThreadTable* t = g_all; t; t = t->all_next) {
-    ThreadTable::Slot& s = t->slot[h.index];
-    if (s.heap && s.gen == gen) slab::release_heap(s.heap);
-    s = {};
+    for (slab::ThreadHeap** e : {&t->fast[h.index], &t->checked[h.index]}) {
+      if (*e) slab::release_heap(*e);
+      *e = nullptr;
+    }
   }
 }
 
 void flush_large_caches(DmaHeap& h) {
   page::LockGuard g(g_lock);
-  std::uint32_t gen = h.gen.load(std::memory_order_relaxed);
   for (ThreadTable* t = g_all; t; t = t->all_next) {
-    const ThreadTable::Slot& s = t->slot[h.index];
-    if (s.heap && s.gen == gen) s.heap->large_cache.flush();  // any thread may empty a cache
+    slab::ThreadHeap* e = (h.debug ? t->checked : t->fast)[h.index];
+    if (e) e->large_cache.flush();  // any thread may empty a cache
   }
 }
 

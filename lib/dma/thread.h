@@ -1,15 +1,19 @@
-// Each thread's heaps of the DMA heaps: a table, slot i naming the thread heap (slab/thread_heap.h)
-// it allocates from in DMA heap i, made on first use with acquire_heap (its node is the heap's
-// domain). The table is reached through one initial-exec TLS pointer, so the fast paths find a
-// thread's heap for a DMA heap in two loads and a compare of generations (dma/heap.h).
+// Each thread's heaps of the DMA heaps: a table whose entry i names the thread heap
+// (slab/thread_heap.h) it allocates from in DMA heap i, made on first use with acquire_heap (its
+// node is the heap's domain). A heap in debug mode has its entries in `checked`, so that the
+// fast paths, which read `fast` only, send it down the slow paths that poison and verify.
 //
-// Tables are written under g_lock, except that a thread reads its own without it: the only other
-// writer is hm_dma_heap_destroy, which may run only when no thread uses that heap. Given back at
-// thread exit (api/runtime.cpp runs on_thread_exit before the malloc's heap is released) with
-// every heap in them; kept for the next thread, never freed.
+// Invariant: a non-null entry i belongs to the DMA heap living in slot i. Entries are set under
+// g_lock, and cleared under it at the thread's exit and, in every thread's table, when the heap
+// is destroyed; so the fast paths need no generation check, only a load and a null test. A
+// thread reads its own table without the lock: the only other writer is hm_dma_heap_destroy,
+// which may run only when no thread uses that heap.
+//
+// The table is reached through one initial-exec TLS pointer, which points at an all-empty table
+// until the thread has one of its own (no null check on the fast paths). Given back at thread
+// exit (api/runtime.cpp runs the hook before the malloc's heap is released); kept for the next
+// thread, never freed.
 #pragma once
-
-#include <cstdint>
 
 #include "dma/heap.h"
 #include "slab/thread_heap.h"
@@ -17,32 +21,22 @@
 namespace hm::dma {
 
 struct ThreadTable {
-  struct Slot {
-    slab::ThreadHeap* heap;
-    std::uint32_t gen;  // the DMA heap's generation when `heap` was made for it
-  };
-  Slot slot[kMaxHeaps];
-  ThreadTable* all_next;   // every table ever made (destroy releases slots in all of them)
+  slab::ThreadHeap* fast[kMaxHeaps];
+  slab::ThreadHeap* checked[kMaxHeaps];
+  ThreadTable* all_next;   // every table ever made (destroy clears entries in all of them)
   ThreadTable* free_next;  // tables of exited threads
 };
 
-// Every entry empty: what a thread's t_table points at until it gets a table of its own, so the
-// fast paths need no null check.
 extern const ThreadTable g_no_table;
 extern __thread const ThreadTable* t_table __attribute__((tls_model("initial-exec")));
 
+// The fast paths: the calling thread's heap for DMA heap slot `index`, or nullptr (none yet, or
+// a heap in debug mode).
+inline slab::ThreadHeap* fast_heap(unsigned index) { return t_table->fast[index]; }
+
 // The calling thread's heap for h, or nullptr when it has none yet.
 inline slab::ThreadHeap* thread_heap(const DmaHeap& h) {
-  const ThreadTable::Slot& s = t_table->slot[h.index];
-  return s.gen == h.gen.load(std::memory_order_relaxed) ? s.heap : nullptr;
-}
-
-// The fast paths' test: whether the calling thread has a heap for DMA heap slot `index` and the
-// heap is not in debug mode (g_fast_gen); the heap is then fast_slot(index).heap, never null (an
-// entry's heap and generation are set and cleared together). Touches no DmaHeap.
-inline const ThreadTable::Slot& fast_slot(int index) { return t_table->slot[index]; }
-inline bool fast_ok(const ThreadTable::Slot& s, int index) {
-  return s.gen == g_fast_gen[index].gen.load(std::memory_order_relaxed);
+  return h.debug ? t_table->checked[h.index] : t_table->fast[h.index];
 }
 
 // The same, made on first use. nullptr with errno ENOMEM when no heap could be made, or with
@@ -62,7 +56,7 @@ void* with_exit_heap(DmaHeap& h, Alloc alloc) {
   return p;
 }
 
-// hm_dma_heap_destroy, under g_lock: releases every thread's heap for h.
+// hm_dma_heap_destroy, under g_lock: releases every thread's heap for h and clears its entries.
 void release_thread_heaps(DmaHeap& h);
 // hm_dma_heap_trim: every thread's large-block cache of h back to h's page heap.
 void flush_large_caches(DmaHeap& h);
