@@ -1,6 +1,7 @@
 // Statistics: hm_get_stats / hm_print_stats (malloc_stats) / hm_stats_print / mallinfo2 /
-// malloc_info, summed from the thread heaps' counters (each written only by its thread) and the
-// page layer's. Nothing here is on an allocation path, and no allocation path pays for it.
+// malloc_info, summed from the slabs' own counts of objects in use, the thread heaps' large-
+// block counters (each written only by its thread) and the page layer's. Nothing here is on an
+// allocation path, and no allocation path pays for it.
 //
 // Three measures of memory, kept apart everywhere they are reported:
 //  - reserved:  the address space of arenas and direct mappings (an arena reserves 1 GiB and
@@ -35,10 +36,22 @@ struct Totals {
 };
 
 // The counters are plain words their threads write without synchronisation: read them as
-// volatile, and keep ThreadSanitizer out of this deliberately racy reader.
+// volatile, and keep ThreadSanitizer out of these deliberately racy readers (named functions:
+// a lambda would be instrumented).
 __attribute__((no_sanitize("thread"))) void add_heap(Totals& t, const slab::ThreadHeap* h) {
-  for (int c = 0; c < slab::kClasses; ++c) t.live_objects[c] += *static_cast<const volatile std::int64_t*>(&h->live[c]);
   t.large_bytes += *static_cast<const volatile std::int64_t*>(&h->large_bytes);
+}
+
+// A slab's objects in use: its `used` less the remote frees not yet collected (R's length), read
+// while its owner may be changing them, and bounded by what its pages hold should the header not
+// be written yet (a slab carved a moment ago).
+__attribute__((no_sanitize("thread"))) void add_slab(Totals& t, void* base, std::uint32_t pages, std::uint8_t cls) {
+  if (cls >= slab::kClasses) return;
+  auto* s = static_cast<slab::Slab*>(base);
+  std::int64_t used = *static_cast<const volatile std::uint32_t*>(&s->used);
+  used -= static_cast<std::int64_t>(slab::list_length(s->remote.load(std::memory_order_relaxed)));
+  auto room = static_cast<std::int64_t>((std::size_t{pages} << page::kPageShift) / slab::class_size(cls));
+  t.live_objects[cls] += used < 0 ? 0 : used < room ? used : room;
 }
 
 __attribute__((no_sanitize("thread"))) Totals totals() {
@@ -47,6 +60,8 @@ __attribute__((no_sanitize("thread"))) Totals totals() {
   for (slab::ThreadHeap* h = slab::all_heaps(); h; h = h->all_next) add_heap(t, h);
   add_heap(t, &slab::g_orphan);
   slab::unlock_heaps();
+  for (int n = 0; n < page::kMaxNodes; ++n)
+    page::PageHeap::of_node(n).visit_slabs([&t](void* base, std::uint32_t pages, std::uint8_t cls) { add_slab(t, base, pages, cls); });
   for (int c = 0; c < slab::kClasses; ++c)
     t.small_bytes += t.live_objects[c] * static_cast<std::int64_t>(slab::class_size(c));
   return t;
@@ -82,7 +97,9 @@ struct Mappings {
 
 // One pass over the registry (one word per GiB of address space): every arena, and every direct
 // mapping (its slots hold the same word; the first is where it starts). No lock: arenas and
-// direct mappings that come and go meanwhile are counted or not, and never dereferenced.
+// direct mappings that come and go meanwhile are counted or not, and never dereferenced. A
+// truncated arena (page/arena.h) ends before its slot does; the scan of a slot stops at its
+// first unmapped page.
 Mappings walk_mappings(bool resident) {
   Mappings m;
   std::uintptr_t prev = 0;
@@ -109,9 +126,8 @@ using namespace hm;
 HM_EXPORT void hm_get_stats(struct hm_stats* out) noexcept {
   api::Totals t = api::totals();
   page::PageStats ps = page::page_stats();
-  constexpr std::size_t kUsable = (page::kArenaPages - page::kFirstUsablePage) * os::kPageSize;
   out->allocated = api::clamp(t.small_bytes + t.large_bytes);
-  out->active = ps.arenas * kUsable - ps.free_bytes + ps.direct;
+  out->active = ps.usable - ps.free_bytes + ps.direct;
   out->mapped = ps.mapped;
   out->resident_free = ps.dirty_free;
   out->reserved = ps.mapped;

@@ -174,9 +174,8 @@ HM_EXPORT void hm_dma_free(void* p) noexcept {
       if (__builtin_expect(index < dma::kMaxHeaps && s->contains_object(p) && !slab::looks_free(s, o), 1)) {
         slab::ThreadHeap* th = dma::fast_heap(index);
         if (__builtin_expect(th != nullptr, 1)) {
-          --th->live[s->cls];
           if (s->owner.load(std::memory_order_relaxed) == th) return th->local_free(s, o);
-          return slab::ThreadHeap::remote_free(s, o);
+          return slab::ThreadHeap::remote_free(s, o, th);
         }
       }
     }

@@ -31,12 +31,12 @@ constexpr Option kOptions[] = {
      "arenas of large blocks (above 32 KiB) take 4 KiB pages: a sparsely touched block would otherwise "
      "clear a whole 2 MiB per touched page. thp becomes 4k when THP is off on the machine"},
     {"HUGEMEM_RELEASE_HIGH", OptionKind::Size, "16m", "a size: digits with an optional k, m or g suffix",
-     "Freed memory a node's heap keeps before it starts giving memory back to the OS"},
+     "Freed memory a node's heap may keep; four times this much goes back at once, down to this much"},
     {"HUGEMEM_RELEASE_LOW", OptionKind::Size, "4m", "a size: digits with an optional k, m or g suffix",
-     "Freed memory a heap keeps when it gives back (when HUGEMEM_RELEASE_HIGH is set below 4m, the default is that value)"},
+     "Freed memory a heap keeps when memory unused for a whole epoch goes back (when HUGEMEM_RELEASE_HIGH is set below 4m, the default is that value)"},
     {"HUGEMEM_RELEASE_DELAY_MS", OptionKind::Count, "100", "a number of milliseconds (digits)",
-     "How long a heap stays above the high mark before it gives back (at once above twice the mark); "
-     "0 gives back as soon as the mark is crossed"},
+     "The release epoch: freed memory that no allocation needed for this long goes back to the OS; "
+     "0 gives back down to the low mark on every free"},
     {"HUGEMEM_ARENA_LIMIT", OptionKind::Count, "1024", "a number of arenas (digits)",
      "Most 1 GiB arenas mapped at once; beyond it allocations fail with ENOMEM"},
     {"HUGEMEM_SEGREGATE", OptionKind::Flag, "1", "1/0, on/off, yes/no or true/false",

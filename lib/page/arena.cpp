@@ -7,6 +7,14 @@ namespace hm::page {
 
 Arena* Arena::create(os::Backing best, int node, PageHeap* heap, os::Backing worst) {
   os::Mapping m = os::map_best(kArenaSize, kArenaSize, best, "hugemem-arena", false, worst);
+  // No room for 1 GiB of address space (ulimit -v): the first part of a slot, smaller and
+  // smaller, on pages that can be protected page by page (THP or 4 KiB). Never for an arena
+  // limited to hugetlb pages (a DMA heap's, which is always a whole GiB).
+  if (!m && errno == ENOMEM && worst >= os::Backing::THP) {
+    os::Backing small = best < os::Backing::THP ? os::Backing::THP : best;
+    for (std::size_t size = kArenaSize / 4; !m && size >= kMinArenaSize; size /= 4)
+      m = os::map_best(size, kArenaSize, small, "hugemem-arena");
+  }
   if (!m) return nullptr;
   if (node >= 0) os::bind_node(m.addr, m.size, node);
   // The descriptor array is touched sparsely; on 4 KiB pages it costs only what is used. This
@@ -17,7 +25,8 @@ Arena* Arena::create(os::Backing best, int node, PageHeap* heap, os::Backing wor
   a->heap_ = heap;
   a->node_ = node < 0 ? 0 : node;
   a->desc_ = reinterpret_cast<PageDesc*>(a->base() + os::kPageSize);
-  a->frontier_.init(a->base(), m.backing);
+  a->pages_ = static_cast<std::uint32_t>(m.size >> kPageShift);
+  a->frontier_.init(a->base(), m.backing, a->pages_);
   for (int o = 0; o <= kMaxOrder; ++o) {
     a->free_head_[o] = kNil;
     a->free_count_[o] = 0;
@@ -25,7 +34,7 @@ Arena* Arena::create(os::Backing best, int node, PageHeap* heap, os::Backing wor
   // Fresh memory reads as zero, so descriptors start out {Unused}; only the metadata's head
   // needs marking, then the usable pages go onto the free lists as clean blocks.
   a->desc_[0] = PageDesc{kNil, kNil, kFirstUsablePage, PageKind::Meta, 0, 0, 0};
-  a->free_pages(kFirstUsablePage, kArenaPages - kFirstUsablePage, false);
+  a->free_pages(kFirstUsablePage, a->pages_ - kFirstUsablePage, false);
   return a;
 }
 
@@ -38,11 +47,21 @@ int Arena::release_min_order() const {
   return order_for_pages(os::backing_granule(map_.backing) >> kPageShift);
 }
 
-void Arena::push(std::uint32_t idx, int order, std::uint32_t dirty) {
+namespace {
+// The part of a block's dirty estimate that goes with `part` of its `whole` pages. Never more
+// than `part` (dirty <= whole), and the shares of a partition add up to `dirty` when each is
+// taken from what is left.
+std::uint32_t share(std::uint32_t dirty, std::uint32_t part, std::uint32_t whole) {
+  return static_cast<std::uint32_t>((std::uint64_t{dirty} * part + whole / 2) / whole);
+}
+}  // namespace
+
+void Arena::push(std::uint32_t idx, int order, std::uint32_t dirty, bool touched) {
   PageDesc& d = desc_[idx];
   d.kind = PageKind::Free;
   d.order = static_cast<std::uint8_t>(order);
   d.count = dirty;
+  d.touched = touched || dirty != 0;
   d.prev = kNil;
   d.next = free_head_[order];
   if (d.next != kNil) desc_[d.next].prev = idx;
@@ -71,7 +90,7 @@ std::uint32_t Arena::pick_block(int order, int* got_order) const {
   for (int k = order; k <= kMaxOrder; ++k) {
     int looked = 0;
     for (std::uint32_t i = free_head_[k]; i != kNil && looked < kDirtyScan; i = desc_[i].next, ++looked) {
-      if (desc_[i].count != 0) {
+      if (desc_[i].touched) {
         *got_order = k;
         return i;
       }
@@ -84,81 +103,99 @@ std::uint32_t Arena::pick_block(int order, int* got_order) const {
   return free_head_[k];
 }
 
-std::uint32_t Arena::alloc_block(int order, bool* zeroed) {
+std::uint32_t Arena::take_block(int order, std::uint32_t* dirty, bool* touched) {
   int k = order;
   std::uint32_t idx = pick_block(order, &k);
   if (idx == kNil) return kNil;
-  std::uint32_t dirty = desc_[idx].count;
+  std::uint32_t d = desc_[idx].count;
+  bool t = desc_[idx].touched;
   unlink(idx);
-  // Split: the upper half of each step goes onto the next lower list. Where the dirty pages
-  // lie is unknown, so each half keeps the bound min(dirty, its size).
+  // Split: the upper half of each step goes onto the next lower list with its share of the
+  // estimate. Where the touched pages lie is unknown, so every piece keeps the bit.
   while (k > order) {
     --k;
     std::uint32_t half = 1u << k;
-    push(idx + half, k, dirty < half ? dirty : half);
-    if (dirty > half) dirty = half;
+    std::uint32_t up = share(d, half, 2 * half);
+    push(idx + half, k, up, t);
+    d -= up;
   }
-  if (zeroed) *zeroed = dirty == 0;
+  *dirty = d;
+  *touched = t;
+  return idx;
+}
+
+std::uint32_t Arena::alloc_block(int order, bool* zeroed) {
+  std::uint32_t dirty;
+  bool touched;
+  std::uint32_t idx = take_block(order, &dirty, &touched);
+  if (idx != kNil && zeroed) *zeroed = !touched;
   return idx;
 }
 
 std::uint32_t Arena::alloc_pages(std::uint32_t n, int align_order, bool* zeroed) {
   int order = order_for_pages(n);
   if (order < align_order) order = align_order;
-  bool clean = false;
-  std::uint32_t idx = alloc_block(order, &clean);
+  std::uint32_t dirty;
+  bool touched;
+  std::uint32_t idx = take_block(order, &dirty, &touched);
   if (idx == kNil) return kNil;
+  std::uint32_t size = 1u << order;
   if (!frontier_.commit(base(), idx, n)) {
-    free_pages(idx, 1u << order, !clean);
+    free_pages_counted(idx, size, dirty, touched);
     return kNil;
   }
-  std::uint32_t tail = (1u << order) - n;
-  if (tail) free_pages(idx + n, tail, !clean);  // the block's dirty pages may be in the tail
-  if (zeroed) *zeroed = clean;
+  std::uint32_t tail = size - n;
+  if (tail) free_pages_counted(idx + n, tail, share(dirty, tail, size), touched);
+  if (zeroed) *zeroed = !touched;
   return idx;
 }
 
-void Arena::free_block(std::uint32_t idx, int order, std::uint32_t dirty) {
+void Arena::free_block(std::uint32_t idx, int order, std::uint32_t dirty, bool touched) {
   while (order < kMaxOrder) {
     std::uint32_t buddy = idx ^ (1u << order);
     const PageDesc& b = desc_[buddy];
     if (b.kind != PageKind::Free || b.order != order) break;
     dirty += b.count;
+    touched = touched || b.touched;
     unlink(buddy);
     idx &= ~(1u << order);
     ++order;
   }
-  push(idx, order, dirty);
+  push(idx, order, dirty, touched);
 }
 
-void Arena::free_pages(std::uint32_t idx, std::uint32_t n, bool dirty) { free_pages_counted(idx, n, dirty ? n : 0); }
+void Arena::free_pages(std::uint32_t idx, std::uint32_t n, bool dirty) { free_pages_counted(idx, n, dirty ? n : 0, dirty); }
 
-void Arena::free_pages_counted(std::uint32_t idx, std::uint32_t n, std::uint32_t dirty) {
+void Arena::free_pages_counted(std::uint32_t idx, std::uint32_t n, std::uint32_t dirty, bool touched) {
   // Split [idx, idx+n) into the largest naturally aligned blocks, each freed with coalescing.
   while (n) {
     int align = idx ? __builtin_ctz(idx) : kMaxOrder;
     int fit = 31 - __builtin_clz(n);
     int order = align < fit ? align : fit;
     std::uint32_t size = 1u << order;
-    free_block(idx, order, dirty < size ? dirty : size);
+    std::uint32_t piece = share(dirty, size, n);
+    free_block(idx, order, piece, touched);
+    dirty -= piece;
     idx += size;
     n -= size;
   }
 }
 
-bool Arena::extend(std::uint32_t idx, std::uint32_t n, std::uint32_t new_n) {
+bool Arena::extend(std::uint32_t idx, std::uint32_t n, std::uint32_t new_n, bool clean_ok) {
   std::uint32_t end = idx + new_n;
-  if (end > kArenaPages) return false;
+  if (end > pages_) return false;
   // Pages before each j are allocated (ours), so a free block holding j must start at j.
   for (std::uint32_t j = idx + n; j < end; j += 1u << desc_[j].order) {
-    if (desc_[j].kind != PageKind::Free) return false;
+    if (desc_[j].kind != PageKind::Free || !(clean_ok || desc_[j].touched)) return false;
   }
   if (!frontier_.commit(base(), idx + n, new_n - n)) return false;
   for (std::uint32_t j = idx + n; j < end;) {
-    std::uint32_t block_end = j + (1u << desc_[j].order);
+    std::uint32_t size = 1u << desc_[j].order;
+    std::uint32_t block_end = j + size;
     std::uint32_t dirty = desc_[j].count;
+    bool touched = desc_[j].touched;
     unlink(j);
-    if (block_end > end) free_pages_counted(end, block_end - end, dirty);
+    if (block_end > end) free_pages_counted(end, block_end - end, share(dirty, block_end - end, size), touched);
     j = block_end;
   }
   return true;
@@ -166,14 +203,16 @@ bool Arena::extend(std::uint32_t idx, std::uint32_t n, std::uint32_t new_n) {
 
 std::size_t Arena::release(std::size_t keep_dirty, int min_order) {
   std::size_t released = 0;
-  for (int o = kMaxOrder; o >= min_order && dirty_pages_ > keep_dirty; --o) {
-    for (std::uint32_t i = free_head_[o]; i != kNil && dirty_pages_ > keep_dirty; i = desc_[i].next) {
+  const bool all = keep_dirty == 0;
+  for (int o = kMaxOrder; o >= min_order && (all || dirty_pages_ > keep_dirty); --o) {
+    for (std::uint32_t i = free_head_[o]; i != kNil && (all || dirty_pages_ > keep_dirty); i = desc_[i].next) {
       PageDesc& d = desc_[i];
-      if (d.count == 0) continue;
+      if (d.count == 0 && !(all && d.touched)) continue;
       if (!os::decommit(page(i), std::size_t{1} << (o + kPageShift))) return released;
       dirty_pages_ -= d.count;
       released += d.count;
       d.count = 0;
+      d.touched = 0;
     }
   }
   return released;

@@ -1,5 +1,9 @@
 // An arena: one kArenaSize mapping aligned to its size, with the buddy allocator over its pages.
 // Layout: page 0 = this header, pages 1..kDescPages = the PageDesc array, then usable pages.
+// Under an address-space limit (ulimit -v) that leaves no room for 1 GiB, an arena is the first
+// part of its 1 GiB slot only (kMinArenaSize at least): its pages end at pages(), and the rest of
+// the slot is not hugemem's (nothing of hugemem can start there: arenas and direct mappings start
+// at slot boundaries, so a lookup of such an address finds only Unused descriptors).
 //
 // Buddy invariants (checked by tests/page):
 //  - a free block of order k starts at a page index that is a multiple of 2^k, and its head
@@ -7,6 +11,13 @@
 //    coexist (free() always coalesces), so the buddy of block i at order k is i ^ 2^k;
 //  - allocation takes the first non-empty order >= k and splits, upper halves going down;
 //  - an n-page request (n not a power of two) takes order ceil(log2 n) and frees the tail.
+// What free memory holds, per free block: `touched` is exact in one direction (0 means every
+// page reads as zero, so calloc may skip clearing it), `count` estimates the pages holding
+// data. Splitting a block shares its estimate among the pieces in proportion to their size,
+// so the sum over all blocks (dirty_page_count, what the watermarks act on) stays the memory
+// freed and not given back; bounding each piece by the whole block's count instead made that
+// sum grow with every split of a partly touched block, until the watermarks released memory
+// the program was about to reuse.
 // Not thread-safe: the owning PageHeap's lock is held around every call.
 #pragma once
 
@@ -46,18 +57,40 @@ class Arena {
   std::uint32_t alloc_pages(std::uint32_t n, int align_order, bool* zeroed);
   // Returns [idx, idx + n) to the free lists, coalescing; `dirty` = may hold data.
   void free_pages(std::uint32_t idx, std::uint32_t n, bool dirty);
-  // The same, for a range of which at most `dirty_pages` pages may hold data.
-  void free_pages_counted(std::uint32_t idx, std::uint32_t n, std::uint32_t dirty_pages);
+  // The same, for a range of which about `dirty_pages` pages hold data; `touched` as in the
+  // block descriptor (dirty_pages > 0 implies touched).
+  void free_pages_counted(std::uint32_t idx, std::uint32_t n, std::uint32_t dirty_pages, bool touched);
 
   // Grows the allocated block [idx, idx+n) in place to new_n pages if the pages after it are
-  // free blocks; false (nothing changed) otherwise.
-  bool extend(std::uint32_t idx, std::uint32_t n, std::uint32_t new_n);
+  // free blocks, touched ones unless clean_ok; false (nothing changed) otherwise.
+  bool extend(std::uint32_t idx, std::uint32_t n, std::uint32_t new_n, bool clean_ok);
 
   // Decommits dirty free blocks of at least `min_order` (largest first) until at most
-  // `keep_dirty` dirty free pages remain. Returns the pages released.
+  // `keep_dirty` dirty free pages remain; with keep_dirty == 0, every touched block of that
+  // order, estimated dirty or not. Returns the pages released (by the estimate).
   std::size_t release(std::size_t keep_dirty, int min_order);
 
-  bool empty() const { return free_pages_ == kArenaPages - kFirstUsablePage; }
+  // Calls f(first page, pages, tag) for every slab block (statistics). The owning heap's lock
+  // is held: no block is carved or given back meanwhile.
+  template <class F>
+  void visit_slabs(F f) {
+    for (std::uint32_t i = kFirstUsablePage; i < pages_;) {
+      const PageDesc& d = desc_[i];
+      if (d.kind == PageKind::Free) {
+        i += 1u << d.order;
+      } else if (d.kind == PageKind::Slab && d.count == i) {
+        std::uint32_t j = i + 1;
+        while (j < pages_ && desc_[j].kind == PageKind::Slab && desc_[j].count == i) ++j;
+        f(page(i), j - i, d.tag);
+        i = j;
+      } else {
+        i += (d.kind == PageKind::Large || d.kind == PageKind::Meta) && d.count ? d.count : 1;
+      }
+    }
+  }
+  bool empty() const { return free_pages_ == pages_ - kFirstUsablePage; }
+  std::uint32_t pages() const { return pages_; }
+  std::size_t mapped_bytes() const { return map_.size; }
   std::size_t free_page_count() const { return free_pages_; }
   std::size_t dirty_page_count() const { return dirty_pages_; }
   std::size_t free_blocks(int order) const { return free_count_[order]; }
@@ -73,15 +106,18 @@ class Arena {
   // Free entries looked at per order for a dirty block before a clean one is taken.
   static constexpr int kDirtyScan = 4;
   std::uint32_t pick_block(int order, int* got_order) const;
-  void push(std::uint32_t idx, int order, std::uint32_t dirty);
+  void push(std::uint32_t idx, int order, std::uint32_t dirty, bool touched);
   void unlink(std::uint32_t idx);
-  void free_block(std::uint32_t idx, int order, std::uint32_t dirty);
+  void free_block(std::uint32_t idx, int order, std::uint32_t dirty, bool touched);
+  // Takes a block of 2^order pages off the free lists (splitting); its estimate and bit out.
+  std::uint32_t take_block(int order, std::uint32_t* dirty, bool* touched);
 
   os::Mapping map_;
   PageHeap* heap_ = nullptr;
   int node_ = 0;
   PageDesc* desc_ = nullptr;
   std::size_t free_pages_ = 0;   // pages on the free lists
+  std::uint32_t pages_ = kArenaPages;  // the mapping's end (kArenaPages unless truncated)
   std::size_t dirty_pages_ = 0;  // of those, pages that may hold data (sum of Free counts)
   std::uint32_t free_head_[kMaxOrder + 1];
   std::uint32_t free_count_[kMaxOrder + 1];

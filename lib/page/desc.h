@@ -31,11 +31,11 @@ enum class PageKind : std::uint8_t {
 struct PageDesc {
   std::uint32_t next;   // Free: next block on the order's list (page index) or kNil
   std::uint32_t prev;   // Free: previous block or kNil
-  std::uint32_t count;  // Slab: head page index; Large/Meta: number of pages; Free: how many of
-                        // its pages may hold data (upper bound; 0 = fresh or decommitted)
+  std::uint32_t count;  // Slab: head page index; Large/Meta: number of pages; Free: an estimate
+                        // of how many of its pages hold data (arena.h: splits keep the sum)
   PageKind kind;
   std::uint8_t order;   // Free: the block's order
-  std::uint8_t spare;    // keeps the descriptor at 16 bytes; unused
+  std::uint8_t touched; // Free: 1 if any page may hold data; 0 = every page reads as zero
   std::uint8_t tag;     // owner-defined (the slab layer stores the size class)
 };
 static_assert(sizeof(PageDesc) == 16);
@@ -50,5 +50,9 @@ inline constexpr std::uint32_t kMetaPages = 1 + kDescPages;
 inline constexpr std::uint32_t kFirstUsablePage = 2 * kMetaPages - 1;
 inline constexpr std::uint32_t kGuardPages = kFirstUsablePage - kMetaPages;
 static_assert(kFirstUsablePage == 2049 && kGuardPages == 1024);
+// The smallest arena (under an address-space limit, arena.h): 8 MiB of metadata and guard, and
+// as much again usable.
+inline constexpr std::size_t kMinArenaSize = std::size_t{16} << 20;
+static_assert(kMinArenaSize > (std::size_t{kFirstUsablePage} << kPageShift));
 
 }  // namespace hm::page

@@ -2,8 +2,9 @@
 
 namespace hm::page {
 
-void Frontier::init(char* base, os::Backing backing) {
+void Frontier::init(char* base, os::Backing backing, std::uint32_t pages) {
   for (auto& w : bits_) w = 0;
+  pages_ = pages;
   committed_granules_ = 0;
   std::size_t guard_begin = std::size_t{kMetaPages} << kPageShift;
   std::size_t usable = std::size_t{kFirstUsablePage - 1} << kPageShift;  // 2 MiB aligned
@@ -20,7 +21,7 @@ void Frontier::init(char* base, os::Backing backing) {
       break;
   }
   // Everything from the guard on: the guard stays so, the rest is committed on demand.
-  active_ = os::protect(base + guard_begin, kArenaSize - guard_begin, false);
+  active_ = os::protect(base + guard_begin, (std::size_t{pages} << kPageShift) - guard_begin, false);
 }
 
 bool Frontier::commit_slow(char* base, std::uint32_t idx, std::uint32_t n) {
@@ -28,7 +29,7 @@ bool Frontier::commit_slow(char* base, std::uint32_t idx, std::uint32_t n) {
   std::uint32_t lo = idx / step * step;
   std::uint32_t hi = (idx + n + step - 1) / step * step;
   if (lo < kFirstUsablePage - 1) lo = kFirstUsablePage - 1;
-  if (hi > kArenaPages) hi = kArenaPages;
+  if (hi > pages_) hi = pages_;
   std::uint32_t g = lo / kSmallStepPages, gend = hi / kSmallStepPages;
   while (g < gend) {
     if (is_set(g)) {

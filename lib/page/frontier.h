@@ -27,8 +27,9 @@ class Frontier {
   static constexpr std::uint32_t kGranules = kArenaPages / kSmallStepPages;
 
   // Right after the arena is mapped (all read-write): protects the guard and, where the backing
-  // allows, everything after it. `base` is the arena's start.
-  void init(char* base, os::Backing backing);
+  // allows, everything after it up to the mapping's end, `pages` pages from `base`, the arena's
+  // start.
+  void init(char* base, os::Backing backing, std::uint32_t pages);
   // Makes [idx, idx + n) read-write (and a granule-rounded neighbourhood). False (nothing
   // usable) only if the kernel refused; the caller then fails the allocation.
   bool commit(char* base, std::uint32_t idx, std::uint32_t n) {
@@ -45,6 +46,7 @@ class Frontier {
   bool commit_slow(char* base, std::uint32_t idx, std::uint32_t n);
 
   bool active_ = false;
+  std::uint32_t pages_ = kArenaPages;  // the mapping's end
   std::uint32_t committed_granules_ = 0;
   std::uint64_t bits_[kGranules / 64];
 };

@@ -61,8 +61,8 @@ void* PageHeap::alloc(std::size_t pages, std::size_t align_pages, PageKind kind,
   int align_order = order_for_pages(align_pages);
   LockGuard g(lock_);
   void* p = alloc_locked(pages, align_order, kind, tag, zeroed);
-  // A heap that stays above high without further frees still releases once the delay is over.
-  if (dirty_ > pages_of(g_config.high)) maybe_release();
+  // A heap that allocates without freeing still ends its epochs.
+  maybe_release();
   return p;
 }
 
@@ -172,9 +172,14 @@ bool PageHeap::resize(void* p, std::size_t new_pages) {
   if (d.kind != PageKind::Large || new_pages == 0 || new_pages > kArenaPages) return false;
   auto n = static_cast<std::uint32_t>(new_pages);
   std::size_t dirty_before = a->dirty_page_count();
+  // Growing in place into untouched pages while touched free memory waits elsewhere would move
+  // the program's footprint onto fresh pages (a fault and a clear each) and leave the touched
+  // ones to the watermarks: a buffer regrown by realloc walked across the arena that way. So
+  // the block grows in place over touched free blocks, or over clean ones only when the heap
+  // has too little touched free memory to serve the move; otherwise the caller moves it.
   if (n < d.count) {
     a->free_pages(idx + n, d.count - n, true);
-  } else if (n > d.count && !a->extend(idx, d.count, n)) {
+  } else if (n > d.count && !a->extend(idx, d.count, n, dirty_ < n - d.count)) {
     return false;
   }
   d.count = n;
@@ -184,36 +189,43 @@ bool PageHeap::resize(void* p, std::size_t new_pages) {
 }
 
 void PageHeap::maybe_release() {
-  std::size_t high = pages_of(g_config.high);
-  if (dirty_ <= high || is_dma()) return;  // a DMA heap's free pages stay (DmaPolicy)
-  if (dirty_ < retry_at_ && (!g_config.delay_ms || os::monotonic_ms() < retry_until_)) return;
-  // The clock starts at the first crossing since the last release and is not reset by dips
-  // below high, so a heap hovering around high still releases every delay_ms. Above 2 x high
-  // the excess goes at once, but only down to high: the free memory a program is cycling
-  // through stays faulted in (a fresh THP costs a 2 MiB clear per touched page), and only a
-  // heap that stays above high for the delay goes down to low.
-  std::size_t target = pages_of(g_config.low);
-  std::uint64_t now = g_config.delay_ms ? os::monotonic_ms() : 0;
-  if (g_config.delay_ms) {
-    if (over_since_ == 0) over_since_ = now;
-    if (now - over_since_ < g_config.delay_ms) {
-      if (dirty_ <= 2 * high) return;
-      target = high;
-    }
+  if (is_dma()) return;  // a DMA heap's free pages stay (DmaPolicy)
+  const std::size_t high = pages_of(g_config.high), low = pages_of(g_config.low);
+  if (dirty_ <= low) {  // nothing worth giving back: no epoch runs
+    epoch_start_ = 0;
+    burst_retry_ = 0;
+    return;
   }
-  if (target != high) over_since_ = 0;
-  // Whole huge pages first (a THP stays intact). If the rest is still above high, the free
-  // memory is fragmented below a huge page: once the heap has stayed above high for the delay,
-  // its 4 KiB runs go back too on THP and 4 KiB arenas (splitting those THPs), so fragmentation
-  // never pins more than `high` for long. Not at once: a program churning through fragmented
-  // memory would pay a system call per run and a fault per page on reuse. hugetlb pages can
-  // only go back whole.
-  release_to(target, false);
-  if (dirty_ > high && target != high) release_to(high, true);
-  // What is left is fragmented, or in hugetlb pages that are partly used: try again only after
-  // another (high - low) has accumulated or the delay has passed, not on every free.
-  retry_at_ = dirty_ > high ? dirty_ + pages_of(g_config.high - g_config.low) : 0;
-  if (retry_at_ && g_config.delay_ms) retry_until_ = now + g_config.delay_ms;
+  if (dirty_ < epoch_min_) epoch_min_ = dirty_;
+  if (dirty_ > kBurst * high && dirty_ > burst_retry_) {
+    // Whole huge pages only (a THP stays intact); what is left is fragmented, and is retried
+    // only after another (high - low) has come free, not on every free.
+    release_to(high, false);
+    burst_retry_ = dirty_ > kBurst * high ? dirty_ + high - low : 0;
+    if (dirty_ < epoch_min_) epoch_min_ = dirty_;
+    return;
+  }
+  if (!g_config.delay_ms) {
+    release_to(low, false);
+    return;
+  }
+  std::uint64_t now = os::monotonic_ms();
+  if (epoch_start_ == 0) {
+    epoch_start_ = now;
+    epoch_min_ = dirty_;
+    return;
+  }
+  if (now - epoch_start_ < g_config.delay_ms) return;
+  // epoch_min_ pages stayed free through the whole epoch: that much goes, down to low at most.
+  // Whole huge pages first; then fragments (4 KiB runs of THP and 4 KiB arenas, which splits
+  // those THPs), so fragmentation never pins memory for long. hugetlb pages only go whole.
+  if (epoch_min_ > low) {
+    std::size_t target = dirty_ - (epoch_min_ - low);
+    release_to(target, false);
+    release_to(target, true);
+  }
+  epoch_start_ = now;
+  epoch_min_ = dirty_;
 }
 
 void PageHeap::release_to(std::size_t target, bool fragments) {
@@ -235,8 +247,8 @@ void PageHeap::release_after_exit() {
   if (dirty_ <= pages_of(g_config.high) || is_dma()) return;
   release_to(pages_of(g_config.low), false);
   release_to(pages_of(g_config.low), true);
-  over_since_ = 0;
-  retry_at_ = 0;
+  epoch_start_ = 0;
+  burst_retry_ = 0;
 }
 
 std::size_t PageHeap::trim() {
@@ -303,8 +315,9 @@ void PageHeap::add_stats(PageStats& s) {
 
 void PageHeap::add_arena_stats(Arena* a, PageStats& s) {
   ++s.arenas;
-  s.mapped += kArenaSize;
-  s.by_backing[static_cast<int>(a->backing())] += kArenaSize;
+  s.mapped += a->mapped_bytes();
+  s.usable += std::size_t{a->pages() - kFirstUsablePage} << kPageShift;
+  s.by_backing[static_cast<int>(a->backing())] += a->mapped_bytes();
   s.free_bytes += a->free_page_count() << kPageShift;
   s.dirty_free += a->dirty_page_count() << kPageShift;
   for (int o = 0; o <= kMaxOrder; ++o) s.free_blocks[o] += a->free_blocks(o);

@@ -2,12 +2,16 @@
 // and serves page-granular blocks from their buddy allocators under one lock. Objects too large
 // for an arena's buddy get a direct mapping of their own (direct.h).
 //
-// Watermarks, per heap, on the free pages that still hold memory ("dirty"):
-//  - above `high`, dirty free blocks of at least one huge page (never splitting a THP) are
-//    given back to the OS, largest first, until `low` remain: once the heap has stayed above
-//    `high` for `delay_ms`, or at once above 2 x high. Freed memory is most often reused within
-//    moments (a buffer freed and allocated again); giving it back at once would make every
-//    such reuse fault in and clear its pages again;
+// Watermarks, per heap, on the free pages that still hold memory ("dirty"; arena.h says how
+// they are counted):
+//  - free memory that stays unused goes back to the OS. Time runs in epochs of `delay_ms`; the
+//    lowest dirty level of an epoch is memory that the program did not need during it, and at
+//    the epoch's end that much goes back (largest blocks first, never below `low`). Freed memory
+//    is most often reused within moments (a buffer freed and allocated again, a container
+//    regrown), and a program cycling through its free memory keeps that level low, so it is
+//    not made to fault in and clear the same pages again and again;
+//  - a burst above kBurst x `high` goes back at once, down to `high`: a program that frees a
+//    large part of its heap does not keep it resident for an epoch;
 //  - an arena that becomes entirely free beyond the first is unmapped by trim();
 //  - when no arena can serve a request a new one is mapped, unless `arena_limit` arenas exist
 //    (then the allocation fails cleanly: nullptr, errno ENOMEM).
@@ -27,6 +31,7 @@
 namespace hm::page {
 
 inline constexpr int kMaxNodes = 64;
+inline constexpr std::size_t kBurst = 4;
 static_assert(kMaxNodes <= 256, "a slab records its node in one byte");
 
 struct Config {
@@ -49,6 +54,7 @@ void configure_from_env();
 struct PageStats {
   std::size_t arenas = 0;
   std::size_t mapped = 0;          // arena and direct-mapping bytes
+  std::size_t usable = 0;          // arena bytes the buddy allocators manage (all but metadata)
   std::size_t free_bytes = 0;      // on the buddy free lists
   std::size_t dirty_free = 0;      // of those, not yet given back
   std::size_t released = 0;        // bytes given back to the OS since start
@@ -114,6 +120,14 @@ class PageHeap {
   void release_after_exit();
 
   void add_stats(PageStats& s);
+  // Calls f(first page, pages, tag) for every slab block of this heap's arenas, under its lock.
+  template <class F>
+  void visit_slabs(F f) {
+    LockGuard g(lock_);
+    for (Arena* list : arenas_) {
+      for (Arena* a = list; a; a = a->next) a->visit_slabs(f);
+    }
+  }
   void lock() { lock_.lock(); }
   void unlock() { lock_.unlock(); }
   void reset_lock() { lock_.reset(); }
@@ -121,6 +135,7 @@ class PageHeap {
  private:
   void* alloc_locked(std::size_t pages, int align_order, PageKind kind, std::uint8_t tag, bool* zeroed);
   void* alloc_from(Arena* list, std::uint32_t n, int align_order, PageKind kind, std::uint8_t tag, bool* zeroed);
+  // Called under the lock after every change of dirty_: the watermark policy above.
   void maybe_release();
   // Decommits dirty free blocks, largest first, until `target` dirty pages remain: blocks of at
   // least a huge page, or (fragments) any block of a THP or 4 KiB arena.
@@ -136,9 +151,9 @@ class PageHeap {
   Arena* arenas_[kLifetimes] = {};
   std::size_t dirty_ = 0;     // sum of the arenas' dirty free pages, in pages
   std::size_t released_ = 0;  // pages
-  std::size_t retry_at_ = 0;  // dirty level (pages) at which a partial release is retried...
-  std::uint64_t retry_until_ = 0;  // ...or the monotonic ms after which it is retried anyway
-  std::uint64_t over_since_ = 0;  // monotonic ms of the first rise above high since the last release; 0: none
+  std::uint64_t epoch_start_ = 0;  // monotonic ms; 0: no epoch (dirty_ has been at or below low)
+  std::size_t epoch_min_ = 0;      // the lowest dirty_ of the epoch, in pages
+  std::size_t burst_retry_ = 0;    // a burst release left fragments: retry above this dirty level
   bool warned_fallback_ = false;
   DmaPolicy dma_;
   std::size_t arena_count_ = 0;  // this heap's arenas (a DMA heap's limit)

@@ -19,11 +19,10 @@ inline bool free_fast(ThreadHeap* h, void* p) {
   auto* s = reinterpret_cast<Slab*>(e + (std::uintptr_t{d->count} << page::kPageShift));
   auto* o = static_cast<FreeObj*>(p);
   if (kHardened && __builtin_expect(!s->contains_object(p) || looks_free(s, o), 0)) return false;
-  --h->live[s->cls];
   if (__builtin_expect(s->owner.load(std::memory_order_relaxed) == h, 1)) {
     h->local_free(s, o);
   } else {
-    ThreadHeap::remote_free(s, o);
+    ThreadHeap::remote_free(s, o, h);
   }
   return true;
 }

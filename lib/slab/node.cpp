@@ -38,16 +38,20 @@ void NodeSlabs::adopt_locked(Slab* s) {
   s->state = SlabState::Active;
 }
 
-void NodeSlabs::notice_free(Slab* s, FreeObj* p) {
-  if (Slab* doomed = notice_locked(s, p)) free_slab(doomed);
+void NodeSlabs::notice_free(Slab* s, FreeObj* p, ThreadHeap* by) {
+  if (Slab* doomed = notice_locked(s, p, by)) free_slab(doomed);
 }
 
-Slab* NodeSlabs::notice_locked(Slab* s, FreeObj* p) {
+bool NodeSlabs::may_adopt_locked(const Slab* s, const ThreadHeap* by) const {
+  return by && by != &g_orphan && &of(by->node) == this && by->partial[s->cls].length < kAdoptOnFreeMax;
+}
+
+Slab* NodeSlabs::notice_locked(Slab* s, FreeObj* p, ThreadHeap* by) {
   page::LockGuard g(lock_);
   std::uintptr_t r = s->remote.load(std::memory_order_relaxed);
   do {
-    p->link = encode(reinterpret_cast<FreeObj*>(r & ~kNotify), p);
-  } while (!s->remote.compare_exchange_weak(r, reinterpret_cast<std::uintptr_t>(p), std::memory_order_acq_rel,
+    p->link = encode(list_head(r), p);
+  } while (!s->remote.compare_exchange_weak(r, pushed(r & ~kNotify, p), std::memory_order_acq_rel,
                                             std::memory_order_relaxed));
   if (!(r & kNotify)) return nullptr;  // disarmed meanwhile, or another notice came first: a plain push
   if (g_notice_hook) g_notice_hook(s);
@@ -62,6 +66,18 @@ Slab* NodeSlabs::notice_locked(Slab* s, FreeObj* p) {
   }
   // Node-owned: collect here and re-arm in one step; later pushes wait for this lock.
   take_list(s, s->remote.exchange(kNotify, std::memory_order_acquire));
+  if (s->used != 0 && may_adopt_locked(s, by)) {
+    // Adoption on free: s becomes a partial slab of by, whose thread is the caller (its lists
+    // are touched by no other thread). Owner first, then disarm: a noticer waiting for this lock
+    // then finds R disarmed and its claim is a plain push that by collects; a later free by by
+    // itself sees owner == by and is local.
+    if (s->state == SlabState::NodePartial) partial_[s->cls].remove(s);
+    s->owner.store(by, std::memory_order_relaxed);
+    s->remote.store(0, std::memory_order_release);
+    s->state = SlabState::Partial;
+    by->partial[s->cls].push(s);
+    return nullptr;
+  }
   if (s->used == 0) {
     if (s->state == SlabState::NodePartial) partial_[s->cls].remove(s);
     return keep_or_doom_locked(s) ? s : nullptr;

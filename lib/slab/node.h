@@ -19,6 +19,9 @@ namespace hm::slab {
 // does not cycle through the buddy allocator.
 inline constexpr std::size_t kMinPartial = 1;
 inline constexpr std::size_t kReservePagesMax = 16;
+// Partial slabs of a class a thread may hold before frees into node-owned slabs stop handing
+// them to it: beyond that, they stay with the node for any thread to take.
+inline constexpr std::size_t kAdoptOnFreeMax = 16;
 
 // Test hook: called by a notice right after it claimed kNotify (holding the node's lock), so a
 // test can park the freeing thread exactly where the notice window is. Null in production.
@@ -38,8 +41,11 @@ class NodeSlabs {
 
   // A slab of class c with free objects, now owned by h and Active; nullptr if the node has none.
   Slab* take(int c, ThreadHeap* h);
-  // A remote free into an armed slab: the push and the notice, under this node's lock.
-  void notice_free(Slab* s, FreeObj* p);
+  // A remote free into an armed slab: the push and the notice, under this node's lock. A
+  // node-owned slab that still holds objects becomes the freeing thread's (`by`, its own heap on
+  // this node; not the orphan), so its next frees into it are local and its allocations reuse
+  // it: a thread that takes over the objects of an exited one stops taking this lock per free.
+  void notice_free(Slab* s, FreeObj* p, ThreadHeap* by);
   // h's slab s has no object left in use: unlinked from h's pending list, then kept as reserve or
   // given back to the page layer.
   void put_empty(Slab* s, ThreadHeap* h);
@@ -59,7 +65,8 @@ class NodeSlabs {
 
  private:
   void adopt_locked(Slab* s);
-  Slab* notice_locked(Slab* s, FreeObj* p);
+  Slab* notice_locked(Slab* s, FreeObj* p, ThreadHeap* by);
+  bool may_adopt_locked(const Slab* s, const ThreadHeap* by) const;
   bool put_empty_locked(Slab* s, ThreadHeap* h);
   // The next three return true when s is to be given to the page layer by the caller, after it
   // dropped the lock (s is then unreachable).

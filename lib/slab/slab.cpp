@@ -53,13 +53,21 @@ bool extend(Slab* s) {
   return true;
 }
 
-std::size_t take_list(Slab* s, std::uintptr_t list) {
-  auto* head = reinterpret_cast<FreeObj*>(list);
+std::size_t take_list(Slab* s, std::uintptr_t r) {
+  FreeObj* head = list_head(r);
+  std::size_t length = list_length(r);
+  // Checked mode walks always: its pops verify fills, not links.
+  if (!s->free && !g_checked) {
+    s->free = head;
+    s->used -= static_cast<std::uint32_t>(length);
+    return length;
+  }
   std::size_t n = 1;
   FreeObj* tail = head;
   for (FreeObj* next; (next = decode(tail->link, tail)) != nullptr; tail = next, ++n) {
-    if (!s->contains_object(next) || n >= s->capacity) report_corrupted_freelist(tail, s);
+    if (!s->contains_object(next) || n >= length) report_corrupted_freelist(tail, s);
   }
+  if (n != length) report_corrupted_freelist(tail, s);
   tail->link = encode(s->free, tail);
   s->free = head;
   s->used -= static_cast<std::uint32_t>(n);

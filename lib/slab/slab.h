@@ -24,13 +24,16 @@
 //   queued, pending_next, H.pending       only under N's lock.
 //
 // `remote` (R) holds the remote-free list and one flag, kNotify. Invariant: R is 0, kNotify, or
-// a list head (a push replaces the whole word, so a list never carries the flag).
+// a list head with its length (a push replaces the whole word, so a list never carries the flag).
 //   - A free from a thread other than the owner pushes onto R without a lock, unless R has
 //     kNotify. Replacing kNotify is a *notice*, done only under N's lock; the noticer then
 //     either queues s on its owner's pending list (owned slab) or collects R itself (node-owned).
 //   - An owner arms kNotify when it retires s as Full (0 -> kNotify); N keeps every slab it owns
 //     armed outside its lock, so every free into a node-owned slab is a notice.
 //   - Only the owner collects R of an owned slab (exchange), never disarming kNotify by it.
+//   - Adoption on free: a notice into a node-owned slab that still holds objects, by a thread
+//     whose own heap H is on N, makes H the owner (owner = H, then R disarmed, Partial, on
+//     H.partial), under N's lock; the caller is H's thread, so H's lists stay its own.
 //
 // Which transition frees: only a holder of N's lock decides to free s, and only when used == 0
 // after every remote free was collected; s is then on no list, and the decider gives it to the
@@ -66,6 +69,20 @@ struct FreeObj {
 enum class SlabState : std::uint8_t { Active, Partial, Full, NodePartial, Detached };
 
 inline constexpr std::uintptr_t kNotify = 1;
+// A list in R carries its length in the word's top 16 bits (user addresses have 47), so the
+// owner takes a whole list without walking it: one exchange, and the pops that follow check
+// each link (ThreadHeap::alloc). A compare-and-swap replaces pointer and length together, so the
+// length is exact whatever interleaving (a length kept in the objects could not be: the head a
+// pusher read from may be collected, reused and pushed again before its CAS).
+inline constexpr int kLengthShift = 48;
+inline constexpr std::uintptr_t kHeadMask = (std::uintptr_t{1} << kLengthShift) - 1;
+static_assert(kMaxSlabPages * 4096 / 16 < (std::size_t{1} << (64 - kLengthShift)), "a slab's objects fit the length");
+// R after pushing p onto `list` (0 or a list, never kNotify).
+inline std::uintptr_t pushed(std::uintptr_t list, const void* p) {
+  return (((list >> kLengthShift) + 1) << kLengthShift) | reinterpret_cast<std::uintptr_t>(p);
+}
+inline FreeObj* list_head(std::uintptr_t r) { return reinterpret_cast<FreeObj*>(r & kHeadMask & ~kNotify); }
+inline std::size_t list_length(std::uintptr_t r) { return r >> kLengthShift; }
 
 // Three cache lines, by who writes them: other threads read line 0 (to validate a free and find
 // the owner) while the owner writes line 1 on every malloc and free, and they write line 2.
@@ -135,7 +152,9 @@ bool extend(Slab* s);
 // Moves s's remote frees onto its local freelist; returns how many there were. Only the owner
 // (or N's lock holder for a node-owned slab) calls it; it leaves kNotify as it finds it.
 std::size_t collect_remote(Slab* s);
-// Adds the list `head` (pushed by remote frees of s) to s's freelist; returns its length.
-std::size_t take_list(Slab* s, std::uintptr_t head);
+// Adds the list in R's word `r` (pushed by remote frees of s) to s's freelist; returns its
+// length. Onto an empty freelist the list goes whole; otherwise it is walked to its tail, each
+// link checked and the walk's length against the word's.
+std::size_t take_list(Slab* s, std::uintptr_t r);
 
 }  // namespace hm::slab

@@ -49,11 +49,6 @@ void* carve_heap(int node) {
 Slab g_empty_slab{};
 ThreadHeap g_orphan;
 
-void ThreadHeap::count_free(int c) {
-  if (this == &g_orphan) std::atomic_ref<std::int64_t>(live[c]).fetch_sub(1, std::memory_order_relaxed);
-  else --live[c];
-}
-
 void count_large(ThreadHeap* h, std::int64_t by) {
   if (h == &g_orphan) std::atomic_ref<std::int64_t>(h->large_bytes).fetch_add(by, std::memory_order_relaxed);
   else h->large_bytes += by;
@@ -89,6 +84,8 @@ bool ThreadHeap::retire_full(Slab* s) {
   return true;
 }
 
+void* ThreadHeap::corrupted_freelist(FreeObj* p, Slab* s) noexcept { report_corrupted_freelist(p, s); }
+
 void ThreadHeap::release_empty(Slab* s) { NodeSlabs::of(s->node).put_empty(s, this); }
 
 void ThreadHeap::local_free_slow(Slab* s) noexcept {
@@ -108,12 +105,12 @@ void ThreadHeap::local_free_slow(Slab* s) noexcept {
   }
 }
 
-void ThreadHeap::remote_free(Slab* s, FreeObj* p) noexcept {
+void ThreadHeap::remote_free(Slab* s, FreeObj* p, ThreadHeap* by) noexcept {
   std::uintptr_t r = s->remote.load(std::memory_order_relaxed);
   for (;;) {
-    if (r & kNotify) return NodeSlabs::of(s->node).notice_free(s, p);
-    p->link = encode(reinterpret_cast<FreeObj*>(r), p);
-    if (s->remote.compare_exchange_weak(r, reinterpret_cast<std::uintptr_t>(p), std::memory_order_release,
+    if (r & kNotify) return NodeSlabs::of(s->node).notice_free(s, p, by);
+    p->link = encode(list_head(r), p);
+    if (s->remote.compare_exchange_weak(r, pushed(r, p), std::memory_order_release,
                                         std::memory_order_relaxed))
       return;
   }

@@ -24,10 +24,10 @@ inline constexpr std::size_t kKeepPartial = 4;
 
 struct ThreadHeap {
   Slab* active[kClasses];   // never null: the empty sentinel until the first refill
-  // Objects this heap allocated minus objects it freed, per class (statistics). Written by the
-  // heap's thread alone with plain stores, except the orphan heap's, which is shared (atomic).
-  std::int64_t live[kClasses] = {};
-  std::int64_t large_bytes = 0;      // large and direct bytes allocated minus freed
+  // Large and direct bytes allocated minus freed (statistics; small objects are counted from
+  // the slabs themselves, so the fast paths keep no counter). Written by the heap's thread
+  // alone with plain stores, except the orphan heap's, which is shared (atomic).
+  std::int64_t large_bytes = 0;
   // Full slabs that received a notice (a remote free), linked through pending_next; written
   // under the node's lock, read without it as a hint.
   std::atomic<Slab*> pending{nullptr};
@@ -46,11 +46,10 @@ struct ThreadHeap {
       FreeObj* n = decode(p->link, p);
       // The popped link must be an object start of this slab (or end the list): an overflow
       // into a free object is caught before the bad address is handed out.
-      if (kHardened && __builtin_expect(!s->contains_object(n), 0) && n) report_corrupted_freelist(p, s);
+      if (kHardened && __builtin_expect(!s->contains_object(n), 0) && n) return corrupted_freelist(p, s);
       s->free = n;
       ++s->used;
       if (kHardened) p->link = 0;  // a live object must not look free (looks_free) even if never written
-      ++live[c];
       return p;
     }
     return alloc_refill(c);
@@ -59,9 +58,8 @@ struct ThreadHeap {
   // Frees p, an object of slab s, already validated as an object start.
   void free(Slab* s, FreeObj* p) {
     if (__builtin_expect(looks_free(s, p), 0)) report_double_free(p, s);
-    count_free(s->cls);
     if (s->owner.load(std::memory_order_relaxed) == this) return local_free(s, p);
-    remote_free(s, p);
+    remote_free(s, p, this);
   }
   void local_free(Slab* s, FreeObj* p) {
     p->link = encode(s->free, p);
@@ -70,13 +68,16 @@ struct ThreadHeap {
     if (__builtin_expect(s->state != SlabState::Active, 0) && (s->used == 0 || s->state == SlabState::Full))
       local_free_slow(s);
   }
-  void count_free(int c);
 
   void* alloc_refill(int c) noexcept;
+  // Reports the corrupted link of p and aborts. Declared returning (not [[noreturn]]) so that the
+  // fast path reaches it by a tail jump and needs no stack frame of its own.
+  static void* corrupted_freelist(FreeObj* p, Slab* s) noexcept;
   void local_free_slow(Slab* s) noexcept;
-  // A free into a slab this heap does not own (any heap, the orphan included): lock-free push
-  // onto s->remote, or a notice under the node's lock when s is armed.
-  static void remote_free(Slab* s, FreeObj* p) noexcept;
+  // A free into a slab `by` (the calling thread's heap, or the orphan) does not own: lock-free
+  // push onto s->remote, or a notice under the node's lock when s is armed, which may hand a
+  // node-owned slab to `by` (NodeSlabs::notice_free).
+  static void remote_free(Slab* s, FreeObj* p, ThreadHeap* by) noexcept;
   // Takes the slabs that received notices back onto the partial lists.
   void drain_pending();
   // Thread exit: every slab goes to the node (detached, partial, or empty to the buddy), and

@@ -20,8 +20,8 @@ namespace {
 constexpr std::size_t kActiveSlack = 4 * MiB;
 // Thread heaps are kept for the next threads (one page of metadata each).
 constexpr std::size_t kHeapMeta = 4 * KiB;
-// Free memory may stay resident up to twice the high watermark (16 MiB) for the release delay
-// (page/heap.h): a program that frees and allocates again does not fault it back in.
+// A round frees 32 MiB, below the burst level (four times the 16 MiB high watermark, page/heap.h):
+// it may stay resident for the next round to reuse, but no more than that accumulates.
 constexpr std::size_t kFreeResident = 32 * MiB;
 
 void settle() {

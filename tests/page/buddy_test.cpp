@@ -2,6 +2,9 @@
 // randomized model test against a reference interval set.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <random>
@@ -77,6 +80,36 @@ TEST_F(Buddy, SeedSplitAndCoalesceExample) {
   for (int o = 0; o <= kMaxOrder; ++o) EXPECT_EQ(arena_->free_blocks(o), initial_[o]) << "order " << o;
 }
 
+// One touched page coalesced into a clean order-10 block: every piece split off it may hold
+// that page (so none is called zeroed), but together they count it once. Counting it once per
+// piece made the heap's dirty total grow with each split until the watermarks gave back memory
+// the program was about to reuse.
+TEST_F(Buddy, SplittingAPartlyTouchedBlockKeepsItsDirtyEstimate) {
+  std::vector<std::uint32_t> all = drain();
+  arena_->free_pages(0x1000, 1, true);
+  arena_->free_pages(0x1001, 0x3ff, false);
+  ASSERT_EQ(arena_->free_blocks(10), 1u);
+  ASSERT_EQ(arena_->dirty_page_count(), 1u);
+  for (int i = 0; i < 8; ++i) {
+    bool zeroed = true;
+    ASSERT_NE(arena_->alloc_block(0, &zeroed), kNil);
+    EXPECT_FALSE(zeroed) << "a piece of a touched block may hold data";
+    EXPECT_LE(arena_->dirty_page_count(), 1u) << "after " << i + 1 << " splits";
+  }
+}
+
+// realloc's growth in place: over touched free blocks always, over clean ones only when asked.
+TEST_F(Buddy, GrowsInPlaceOverCleanPagesOnlyWhenAllowed) {
+  std::vector<std::uint32_t> all = drain();
+  arena_->free_pages(0x1002, 2, false);
+  EXPECT_FALSE(arena_->extend(0x1000, 2, 4, false)) << "the pages after the block were never touched";
+  EXPECT_EQ(arena_->free_blocks(1), 1u) << "a refused growth changes nothing";
+  EXPECT_TRUE(arena_->extend(0x1000, 2, 4, true));
+  arena_->free_pages(0x1004, 4, true);
+  EXPECT_TRUE(arena_->extend(0x1000, 4, 8, false)) << "touched free pages are grown over";
+  EXPECT_EQ(arena_->dirty_page_count(), 0u) << "what the block took is no longer free";
+}
+
 TEST_F(Buddy, ExactSizeAllocationGivesTheTailBack) {
   std::size_t free_before = arena_->free_page_count();
   std::uint32_t idx = arena_->alloc_pages(5, 0, nullptr);
@@ -150,6 +183,37 @@ TEST_F(Buddy, ReleaseDecommitsOnlyWholeGranulesOfDirtyBlocks) {
   std::uint32_t again = arena_->alloc_pages(512, 9, &zeroed);
   EXPECT_TRUE(zeroed) << "a block made only of released pages is known to be zero";
   arena_->free_pages(again, 512, false);
+}
+
+// Under an address-space limit below 1 GiB an arena is the first part of its slot: its buddy
+// serves every page up to the mapping's end and nothing beyond, and everything goes back. Runs
+// in a child (the limit stays with the process); returns the child's exit code, 0 for success.
+int truncated_arena_check() {
+  long vm_pages = 0;
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f || std::fscanf(f, "%ld", &vm_pages) != 1) return 2;
+  std::fclose(f);
+  rlim_t limit = static_cast<rlim_t>(vm_pages) * 4096 + (rlim_t{300} << 20);
+  rlimit rl{limit, limit};
+  if (setrlimit(RLIMIT_AS, &rl) != 0) return 3;
+  Arena* a = Arena::create(hm::os::Backing::Small, -1, nullptr);
+  if (!a) return 4;
+  if (a->pages() >= kArenaPages || a->mapped_bytes() != std::size_t{a->pages()} << kPageShift) return 5;
+  std::vector<std::uint32_t> got;
+  for (std::uint32_t i; (i = a->alloc_pages(1, 0, nullptr)) != kNil;) {
+    if (i < kFirstUsablePage || i >= a->pages()) return 6;
+    *static_cast<volatile char*>(a->page(i)) = 1;  // committed, read-write
+    got.push_back(i);
+  }
+  if (got.size() != a->pages() - kFirstUsablePage) return 7;
+  for (std::uint32_t i : got) a->free_pages(i, 1, true);
+  if (!a->empty()) return 8;
+  a->destroy();
+  return 0;
+}
+
+TEST(BuddyDeathTest, UnderAnAddressSpaceLimitAnArenaIsTruncatedAndStillWhole) {
+  EXPECT_EXIT(std::_Exit(truncated_arena_check()), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

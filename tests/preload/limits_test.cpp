@@ -15,6 +15,17 @@ TEST(Preload, LsAndPythonRunUnderAnAddressSpaceLimit) {
                         " -c 'import json; print(sum(range(10**6)), len(json.dumps(list(range(100000)))))'"}});
 }
 
+// Below 1 GiB of address space no whole arena fits: arenas become the first part of their slot.
+TEST(Preload, LsAndPythonRunUnderAnAddressSpaceLimitSmallerThanAnArena) {
+  REQUIRE_PROGRAM(sh, "sh");
+  REQUIRE_PROGRAM(ls, "ls");
+  REQUIRE_PROGRAM(python, "python3");
+  run_both(Command{{sh, "-c", "ulimit -v 200000 && exec " + ls + " -la /usr/lib"}});
+  run_both(Command{{sh, "-c",
+                    "ulimit -v 300000 && exec " + python +
+                        " -c 'import json; print(sum(range(10**6)), len(json.dumps(list(range(100000)))))'"}});
+}
+
 TEST(Preload, OneArenaServesSmallAndLargeBlocksUnderAnArenaLimitOfOne) {
   REQUIRE_PROGRAM(python, "python3");
   Command c{{python, "-c",

@@ -196,7 +196,8 @@ struct Model {
       std::set<void*> seen;
       std::size_t on_free = walk(s, s->free, seen);
       std::uintptr_t r = s->remote.load();
-      std::size_t on_remote = r > kNotify ? walk(s, reinterpret_cast<FreeObj*>(r), seen) : 0;
+      std::size_t on_remote = r > kNotify ? walk(s, list_head(r), seen) : 0;
+      EXPECT_EQ(on_remote, list_length(r)) << "R's length is not its list's";
       auto fresh = static_cast<std::size_t>((s->begin + s->span - s->fresh) / s->size);
       for (auto& [p, ps] : live) {
         if (ps == s) EXPECT_FALSE(seen.count(p)) << "a live object is also on a free list";

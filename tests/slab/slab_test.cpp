@@ -44,7 +44,6 @@ TEST_F(Slabs, FreshSlabHandsOutEveryObjectOnceInAddressOrder) {
   EXPECT_EQ(s->free, nullptr);
   for (char* p : got) a_->free(s, reinterpret_cast<FreeObj*>(p));
   EXPECT_EQ(s->used, 0u);
-  EXPECT_EQ(a_->live[kClass], 0);
 }
 
 TEST_F(Slabs, RemoteFreesAreCollectedByTheOwner) {
@@ -57,7 +56,45 @@ TEST_F(Slabs, RemoteFreesAreCollectedByTheOwner) {
   EXPECT_NE(s->remote.load(), 0u);
   EXPECT_EQ(collect_remote(s), 2u);
   EXPECT_EQ(s->used, 0u);
-  EXPECT_EQ(a_->live[kClass] + b_->live[kClass], 0) << "statistics balance across heaps";
+}
+
+// R carries its list's length, so a list onto an empty freelist is taken whole (no walk through
+// objects another thread wrote); onto a non-empty one it is walked and its length checked.
+TEST_F(Slabs, ARemoteListCarriesItsLengthAndGoesWholeOntoAnEmptyFreelist) {
+  std::vector<void*> objs;
+  Slab* s = nullptr;
+  do {
+    objs.push_back(a_->alloc(kClass));
+    s = a_->active[kClass];
+  } while (s->free);
+  for (int i = 0; i < 5; ++i) b_->free(s, static_cast<FreeObj*>(objs[i]));
+  std::uintptr_t r = s->remote.load();
+  EXPECT_EQ(list_length(r), 5u);
+  EXPECT_EQ(list_head(r), objs[4]) << "the last push is the head";
+  ASSERT_EQ(s->free, nullptr);
+  EXPECT_EQ(collect_remote(s), 5u);
+  EXPECT_EQ(s->free, objs[4]) << "the list became the freelist as it was";
+  EXPECT_EQ(s->used, s->capacity - 5);
+  for (int i = 5; i < 8; ++i) b_->free(s, static_cast<FreeObj*>(objs[i]));
+  EXPECT_EQ(collect_remote(s), 3u) << "onto a non-empty freelist: walked";
+  EXPECT_EQ(s->used, s->capacity - 8);
+  for (std::size_t i = 8; i < objs.size(); ++i) a_->free(s, static_cast<FreeObj*>(objs[i]));
+  EXPECT_EQ(s->used, 0u);
+}
+
+TEST_F(Slabs, ARemoteListWhoseLengthDisagreesWithItsLinksIsReported) {
+  void* p = a_->alloc(kClass);
+  void* q = a_->alloc(kClass);
+  void* keep = a_->alloc(kClass);
+  a_->free(a_->active[kClass], static_cast<FreeObj*>(keep));  // the freelist is not empty
+  Slab* s = a_->active[kClass];
+  b_->free(s, static_cast<FreeObj*>(p));
+  b_->free(s, static_cast<FreeObj*>(q));
+  // A stray write ends q's link early: q -> (end) instead of q -> p.
+  static_cast<FreeObj*>(q)->link = encode(nullptr, q);
+  EXPECT_DEATH(collect_remote(s), "hugemem: corrupted freelist");
+  static_cast<FreeObj*>(q)->link = encode(static_cast<FreeObj*>(p), q);  // repaired for the teardown
+  EXPECT_EQ(collect_remote(s), 2u);
 }
 
 TEST_F(Slabs, ARemoteFreeIntoAFullSlabNotifiesItsOwner) {
@@ -91,8 +128,9 @@ TEST_F(Slabs, AnExitingThreadsSlabsAreAdoptedNotLeaked) {
   a_->abandon_all();  // thread exit with every object of s still live
   EXPECT_EQ(s->owner.load(), nullptr);
   EXPECT_EQ(s->state, SlabState::Detached);
-  b_->free(s, static_cast<FreeObj*>(objs[0]));  // first free moves it to the node's partial list
+  g_orphan.free(s, static_cast<FreeObj*>(objs[0]));  // a free after its thread's exit: the node lists it
   EXPECT_EQ(s->state, SlabState::NodePartial);
+  EXPECT_EQ(s->owner.load(), nullptr) << "the orphan adopts nothing";
   Slab* adopted = NodeSlabs::of(0).take(kClass, b_);
   ASSERT_EQ(adopted, s);
   EXPECT_EQ(s->owner.load(), b_);
@@ -101,6 +139,29 @@ TEST_F(Slabs, AnExitingThreadsSlabsAreAdoptedNotLeaked) {
   EXPECT_EQ(s->used, 0u);
   b_->active[kClass] = s;
   s->state = SlabState::Active;
+}
+
+// A thread freeing the objects of an exited one (larson's server threads) takes the slab over on
+// its first free: the rest of its frees into it are local, and its allocations reuse it.
+TEST_F(Slabs, AFreeIntoAnExitedThreadsSlabHandsItToTheFreeingThread) {
+  std::vector<void*> objs;
+  Slab* s = nullptr;
+  do {
+    objs.push_back(a_->alloc(kClass));
+    s = a_->active[kClass];
+  } while (s->free);
+  a_->abandon_all();
+  ASSERT_EQ(s->state, SlabState::Detached);
+  b_->free(s, static_cast<FreeObj*>(objs[0]));
+  EXPECT_EQ(s->owner.load(), b_);
+  EXPECT_EQ(s->state, SlabState::Partial);
+  EXPECT_EQ(s->remote.load(), 0u) << "an owned partial slab is disarmed: other threads push without the lock";
+  EXPECT_EQ(b_->partial[kClass].head, s);
+  EXPECT_EQ(s->free, static_cast<FreeObj*>(objs[0])) << "the freed object is on its local list";
+  b_->free(s, static_cast<FreeObj*>(objs[1]));
+  EXPECT_EQ(s->free, static_cast<FreeObj*>(objs[1])) << "the next free is local";
+  for (std::size_t i = 2; i < objs.size(); ++i) b_->free(s, static_cast<FreeObj*>(objs[i]));
+  EXPECT_EQ(s->used, 0u);
 }
 
 TEST_F(Slabs, DoubleFreeIsReported) {
