@@ -63,8 +63,6 @@ extern page::SpinLock g_lock;
 inline DmaHeap* from(hm_dma_heap* h) { return reinterpret_cast<DmaHeap*>(h); }
 inline const DmaHeap* from(const hm_dma_heap* h) { return reinterpret_cast<const DmaHeap*>(h); }
 inline hm_dma_heap* to_c(DmaHeap* h) { return reinterpret_cast<hm_dma_heap*>(h); }
-// The heap of a slab domain (a DMA one).
-inline DmaHeap& of_domain(int d) { return g_heaps[d - page::kFirstDmaDomain]; }
 // The heap whose page heap is `p`, or nullptr (the malloc's page heaps).
 DmaHeap* of_page_heap(const page::PageHeap* p);
 
