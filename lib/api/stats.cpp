@@ -104,7 +104,7 @@ Mappings walk_mappings(bool resident) {
   Mappings m;
   std::uintptr_t prev = 0;
   for (std::size_t slot = 0; slot < (std::size_t{1} << page::kRegistryBits); ++slot) {
-    std::uintptr_t e = page::g_registry[slot].load(std::memory_order_acquire);
+    std::uintptr_t e = page::registry_slot(slot);
     bool first_of_direct = (e & 1) && e != prev;
     prev = e;
     if (!e) continue;

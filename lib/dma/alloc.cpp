@@ -164,11 +164,13 @@ HM_EXPORT void* hm_dma_memalign(hm_dma_heap* heap, std::size_t align, std::size_
 // A valid object of a live DMA heap's slab goes back inline; the rest (large blocks, misuse to
 // report, debug heaps) one call away.
 HM_EXPORT void hm_dma_free(void* p) noexcept {
-  std::uintptr_t e = page::registry_entry(p);
-  if (__builtin_expect(e != 0 && (e & 1) == 0, 1)) {
+  // The masked arena lookup of the malloc's free (page/registry.h): an aliased pointer above
+  // 2^47 is never an object start of the slab its descriptor names, which is checked below.
+  std::uintptr_t e = page::arena_entry_masked(p);
+  if (__builtin_expect(e != 0, 1)) {
     const page::PageDesc* d = page::desc_in(e, p);
     if (__builtin_expect(d->kind == page::PageKind::Slab, 1)) {
-      auto* s = reinterpret_cast<slab::Slab*>(e + (std::uintptr_t{d->count} << page::kPageShift));
+      auto* s = reinterpret_cast<slab::Slab*>(d->slab_base());
       auto* o = static_cast<slab::FreeObj*>(p);
       unsigned index = s->node - static_cast<unsigned>(page::kFirstDmaDomain);  // a DMA heap's slot, if < kMaxHeaps
       if (__builtin_expect(index < dma::kMaxHeaps && s->contains_object(p) && !slab::looks_free(s, o), 1)) {

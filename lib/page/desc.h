@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "os/os.h"
 
@@ -29,16 +30,30 @@ enum class PageKind : std::uint8_t {
 };
 
 struct PageDesc {
-  std::uint32_t next;   // Free: next block on the order's list (page index) or kNil
-  std::uint32_t prev;   // Free: previous block or kNil
+  std::uint32_t next;   // Free: next block on the order's list (page index) or kNil; Slab: with
+  std::uint32_t prev;   // prev, the slab's address (slab_base). Free: previous block or kNil
   std::uint32_t count;  // Slab: head page index; Large/Meta: number of pages; Free: an estimate
                         // of how many of its pages hold data (arena.h: splits keep the sum)
   PageKind kind;
   std::uint8_t order;   // Free: the block's order
   std::uint8_t touched; // Free: 1 if any page may hold data; 0 = every page reads as zero
   std::uint8_t tag;     // owner-defined (the slab layer stores the size class)
+
+  // Every page of a slab names its first page (the slab header) in next/prev: free's fast path
+  // reaches the header in one load.
+  static PageDesc slab_page(std::uintptr_t base, std::uint32_t head, std::uint8_t tag) {
+    PageDesc d{0, 0, head, PageKind::Slab, 0, 0, tag};
+    std::memcpy(&d, &base, sizeof base);
+    return d;
+  }
+  std::uintptr_t slab_base() const {
+    std::uintptr_t base;
+    std::memcpy(&base, this, sizeof base);
+    return base;
+  }
 };
 static_assert(sizeof(PageDesc) == 16);
+static_assert(offsetof(PageDesc, next) == 0 && offsetof(PageDesc, prev) == 4, "slab_base spans next and prev");
 
 // The arena's first page holds the Arena header, the next ones the descriptor array.
 inline constexpr std::uint32_t kDescPages = kArenaPages * sizeof(PageDesc) >> kPageShift;

@@ -87,7 +87,8 @@ void* PageHeap::alloc_from(Arena* list, std::uint32_t n, int align_order, PageKi
     if (idx == kNil) continue;
     dirty_ -= dirty_before - a->dirty_page_count();
     if (kind == PageKind::Slab) {
-      for (std::uint32_t i = 0; i < n; ++i) a->desc(idx + i) = PageDesc{kNil, kNil, idx, kind, 0, 0, tag};
+      auto base = reinterpret_cast<std::uintptr_t>(a->page(idx));
+      for (std::uint32_t i = 0; i < n; ++i) a->desc(idx + i) = PageDesc::slab_page(base, idx, tag);
     } else {
       a->desc(idx) = PageDesc{kNil, kNil, n, kind, 0, 0, tag};
     }

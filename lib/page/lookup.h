@@ -14,8 +14,8 @@ namespace hm::page {
 // The descriptor of p's page in the arena whose registry entry is `arena` (non-zero, not a
 // direct mapping). The arena's layout is page 0 = header, then the descriptor array (desc.h).
 inline const PageDesc* desc_in(std::uintptr_t arena, const void* p) {
-  std::uintptr_t off = reinterpret_cast<std::uintptr_t>(p) - arena;
-  return reinterpret_cast<const PageDesc*>(arena + os::kPageSize) + (off >> kPageShift);
+  std::uintptr_t page = (reinterpret_cast<std::uintptr_t>(p) >> kPageShift) & (kArenaPages - 1);
+  return reinterpret_cast<const PageDesc*>(arena + os::kPageSize) + page;
 }
 
 // The first byte of p's slab when p lies in a slab page of an arena; 0 otherwise (a large
@@ -25,7 +25,7 @@ inline std::uintptr_t slab_base_of(const void* p) {
   if (e == 0 || (e & 1) != 0) return 0;
   const PageDesc* d = desc_in(e, p);
   if (d->kind != PageKind::Slab) return 0;
-  return e + (std::uintptr_t{d->count} << kPageShift);
+  return d->slab_base();
 }
 
 }  // namespace hm::page

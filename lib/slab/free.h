@@ -12,11 +12,13 @@ inline Slab* slab_of(const void* p) { return reinterpret_cast<Slab*>(page::slab_
 
 // h is the calling thread's own heap (never the orphan).
 inline bool free_fast(ThreadHeap* h, void* p) {
-  std::uintptr_t e = page::registry_entry(p);
-  if (__builtin_expect(e == 0 || (e & 1) != 0, 0)) return false;
+  // Unhardened builds skip the object-start check that makes the masked lookup safe.
+  if (!kHardened && (reinterpret_cast<std::uintptr_t>(p) >> page::kUserAddressBits)) return false;
+  std::uintptr_t e = page::arena_entry_masked(p);
+  if (__builtin_expect(e == 0, 0)) return false;
   const page::PageDesc* d = page::desc_in(e, p);
   if (__builtin_expect(d->kind != page::PageKind::Slab, 0)) return false;
-  auto* s = reinterpret_cast<Slab*>(e + (std::uintptr_t{d->count} << page::kPageShift));
+  auto* s = reinterpret_cast<Slab*>(d->slab_base());
   auto* o = static_cast<FreeObj*>(p);
   if (kHardened && __builtin_expect(!s->contains_object(p) || looks_free(s, o), 0)) return false;
   if (__builtin_expect(s->owner.load(std::memory_order_relaxed) == h, 1)) {
