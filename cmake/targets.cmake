@@ -7,6 +7,7 @@
 #   hugemem::static   libhugemem.a: the hm_* API only, beside the system malloc
 #   hugemem::pktpool  libhugemem_pktpool.a: the packet buffer pool (carries the page layer)
 #   hugemem::vfio     libhugemem_vfio.a: VFIO container/device, DMA mapping, the e1000 driver
+#                     (links hugemem::static for the DMA heaps its rings come from)
 
 set_target_properties(hugemem PROPERTIES
   VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR} EXPORT_NAME hugemem)

@@ -9,6 +9,7 @@
 #include "hugemem/pktpool/mbuf.h"
 #include "hugemem/pktpool/pktpool.h"
 #include "os/os.h"
+#include "page/iova_map.h"
 #include "page/region.h"
 
 namespace hm::pkt {
@@ -188,6 +189,13 @@ bool Pool::map_pa(const Config& cfg) {
     }
     chunks_.push_back({base_ + off, granule, pa});
   }
+  // Physical addresses are device addresses: hm_iova_of answers for the elements (until ~Pool).
+  for (const MemChunk& c : chunks_) {
+    if (!page::iova_map_set(c.va, c.len, c.iova)) {
+      page::iova_map_clear(base_, region.size());
+      return false;  // errno ENOMEM
+    }
+  }
   return true;
 }
 
@@ -205,6 +213,7 @@ void Pool::init_mbufs() {
 }
 
 Pool::~Pool() {
+  if (iova_mode_ == IovaMode::PA && memory_ && memory_->region) page::iova_map_clear(base_, memory_->region.size());
   withdraw();
   Names& n = names();
   std::lock_guard lock(n.mu);

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <thread>
 
@@ -36,7 +38,10 @@ bool wait_for(F&& done, std::chrono::milliseconds limit) {
 
 }  // namespace
 
+// The rings' memory: a block of the DMA heap the caller gave (NicOptions::dma_heap), whose
+// arena is already mapped for the device; or, without one, a region mapped here on its own.
 struct E1000::RingMem {
+  void* block = nullptr;
   page::Region region;
 };
 
@@ -58,12 +63,23 @@ E1000::E1000(RegIo& regs, DmaSpace& dma, pkt::Pool& pool, const NicOptions& o)
   std::size_t rx_bytes = std::size_t{o.rx_ring} * sizeof(RxDesc);
   std::size_t tx_bytes = std::size_t{o.tx_ring} * sizeof(TxDesc);
   ring_mem_ = std::make_unique<RingMem>();
-  page::Region& mem = ring_mem_->region;
-  mem = page::Region::create(rx_bytes + tx_bytes, os::Backing::Small, -1, "hugemem-e1000-rings");
-  if (!mem) throw Error("e1000: cannot map " + std::to_string(rx_bytes + tx_bytes) + " bytes for the rings");
-  ring_iova_ = dma_.map(mem.base(), mem.size());  // throws; page aligned >= 128-byte alignment
-  rx_ = static_cast<volatile RxDesc*>(mem.base());
-  tx_ = reinterpret_cast<volatile TxDesc*>(static_cast<char*>(mem.base()) + rx_bytes);
+  void* rings;
+  if (o.dma_heap) {
+    // 4 KiB aligned (the SDM asks 16 bytes; a page keeps each ring inside one IOMMU page).
+    rings = ring_mem_->block = hm_dma_memalign(o.dma_heap, os::kPageSize, rx_bytes + tx_bytes);
+    if (!rings)
+      throw Error("e1000: no " + std::to_string(rx_bytes + tx_bytes) + " bytes for the rings from DMA heap '" +
+                  hm_dma_heap_name(o.dma_heap) + "': " + std::strerror(errno));
+    ring_iova_ = hm_iova_of(rings);
+  } else {
+    page::Region& mem = ring_mem_->region;
+    mem = page::Region::create(rx_bytes + tx_bytes, os::Backing::Small, -1, "hugemem-e1000-rings");
+    if (!mem) throw Error("e1000: cannot map " + std::to_string(rx_bytes + tx_bytes) + " bytes for the rings");
+    ring_iova_ = dma_.map(mem.base(), mem.size());  // throws; page aligned >= 128-byte alignment
+    rings = mem.base();
+  }
+  rx_ = static_cast<volatile RxDesc*>(rings);
+  tx_ = reinterpret_cast<volatile TxDesc*>(static_cast<char*>(rings) + rx_bytes);
   rx_bufs_.assign(o.rx_ring, nullptr);
   tx_bufs_.assign(o.tx_ring, nullptr);
 
@@ -79,7 +95,7 @@ E1000::E1000(RegIo& regs, DmaSpace& dma, pkt::Pool& pool, const NicOptions& o)
     init_rx();  // writes RCTL: last
   } catch (...) {
     for (auto*& m : rx_bufs_) pkt::Mbuf::free(std::exchange(m, nullptr));
-    dma_.unmap(ring_iova_);
+    release_rings();
     throw;
   }
 }
@@ -101,10 +117,16 @@ E1000::~E1000() {
   pkt::Mbuf::free_bulk(tx_bufs_.data(), static_cast<std::uint32_t>(tx_bufs_.size()));  // heads of chains
   tx_bufs_.assign(tx_bufs_.size(), nullptr);
   try {
-    dma_.unmap(ring_iova_);
+    release_rings();
   } catch (const Error& e) {
     std::fprintf(stderr, "hugemem e1000: %s\n", e.what());  // a destructor must not throw
   }
+}
+
+// Once the NIC no longer uses them (reset, or never started).
+void E1000::release_rings() {
+  if (ring_mem_->block) hm_dma_free(ring_mem_->block);
+  else dma_.unmap(ring_iova_);
 }
 
 void E1000::reset() {

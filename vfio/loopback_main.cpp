@@ -2,20 +2,27 @@
 // VFIO and checks every byte that arrives. Exit status 0 only when every frame arrived intact.
 //
 //   hugemem-loopback [--frames N] [--len BYTES] [--burst N] [--ring N] [--pool-backing 1g|2m|4k]
-//                    [--node N] [--both] [TX_BDF RX_BDF]
+//                    [--ring-pages 1g|2m] [--node N] [--both] [TX_BDF RX_BDF]
 //   hugemem-loopback --phy-loopback [options] [BDF]
 //
 // The mbuf pool goes on the first NIC's NUMA node (sysfs) unless --node chooses one; the
-// placement is reported ("pool placement: ...", then the node its pages are on).
+// placement is reported ("pool placement: ...", then the node its pages are on). The NICs'
+// descriptor rings come from one DMA heap mapped into the same container (1 GiB pages, falling
+// back to 2 MiB; --ring-pages 2m for 2 MiB only); the demo prints the heap, page size and IOVA
+// of each NIC's rings. Without hugepages for the heap it says why and gives the rings regions of
+// their own.
 // Without addresses it takes the first two supported NICs bound to vfio-pci. --phy-loopback uses
 // one NIC whose PHY sends every frame back to its own receive ring. Run it where there
 // is a VFIO NIC pair; on the build machines, `scripts/vm` boots a qemu guest that has one.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "hugemem/dma.h"
+#include "hugemem/vfio/e1000.h"
 #include "hugemem/vfio/loopback.h"
 #include "hugemem/vfio/nic.h"
 
@@ -25,8 +32,8 @@ namespace {
 
 int usage(const char* argv0) {
   std::fprintf(stderr,
-               "usage: %s [--frames N] [--len BYTES] [--burst N] [--ring N] [--pool-backing 1g|2m|4k] [--node N] [--both] "
-               "[TX_BDF RX_BDF]\n       %s --phy-loopback [options] [BDF]\n",
+               "usage: %s [--frames N] [--len BYTES] [--burst N] [--ring N] [--pool-backing 1g|2m|4k] [--ring-pages 1g|2m] "
+               "[--node N] [--both] [TX_BDF RX_BDF]\n       %s --phy-loopback [options] [BDF]\n",
                argv0, argv0);
   return 64;
 }
@@ -41,6 +48,19 @@ void print_stats(const char* who, v::Nic& n) {
               (unsigned long long)s.hw_rx_good, (unsigned long long)s.hw_rx_bytes, (unsigned long long)s.hw_tx_good,
               (unsigned long long)s.hw_tx_bytes, (unsigned long long)s.hw_rx_missed,
               (unsigned long long)s.hw_rx_no_buf, (unsigned long long)s.hw_crc_errors);
+}
+
+// Where a NIC's descriptor rings live: which DMA heap, on which pages, at which IOVA.
+void print_rings(const char* who, v::Nic& n) {
+  auto* e = dynamic_cast<v::E1000*>(&n);
+  if (!e) return;
+  hm_dma_block_info info;
+  if (hm_dma_block_info_of(e->ring_memory(), &info) == 0) {
+    std::printf("  %s rings: DMA heap '%s', %s pages, IOVA 0x%llx (hm_iova_of)\n", who, hm_dma_heap_name(info.heap),
+                info.page_size >= (1u << 30) ? "1 GiB" : "2 MiB", (unsigned long long)info.iova);
+  } else {
+    std::printf("  %s rings: a region of their own, IOVA 0x%llx\n", who, (unsigned long long)e->ring_iova());
+  }
 }
 
 bool report(const char* dir, const v::LoopbackResult& r, const v::LoopbackConfig& c) {
@@ -63,6 +83,7 @@ int main(int argc, char** argv) {
   bool both = false;
   bool phy = false;
   int node = -1;
+  int ring_pages = HM_DMA_PAGES_1G;
   hm::pkt::Backing backing = hm::pkt::Backing::Huge1G;
   std::vector<std::string> bdfs;
   for (int i = 1; i < argc; ++i) {
@@ -89,6 +110,10 @@ int main(int argc, char** argv) {
       if (!s) return usage(argv[0]);
       std::string b = s;
       backing = b == "1g" ? hm::pkt::Backing::Huge1G : b == "2m" ? hm::pkt::Backing::Huge2M : hm::pkt::Backing::Small;
+    } else if (a == "--ring-pages") {
+      const char* s = val();
+      if (!s) return usage(argv[0]);
+      ring_pages = std::string(s) == "2m" ? HM_DMA_PAGES_2M : HM_DMA_PAGES_1G;
     } else if (a == "--node") {
       const char* s = val();
       if (!s) return usage(argv[0]);
@@ -149,7 +174,21 @@ int main(int argc, char** argv) {
     std::printf("pool: %u mbufs of %u bytes on %s pages, %zu chunk(s), IOVA 0x%llx (VA %p)\n", pool->count(),
                 (unsigned)pool->elt_size(), hm::pkt::backing_name(pool->backing()), pool->chunks().size(),
                 (unsigned long long)pool->chunks()[0].iova, pool->chunks()[0].va);
+    // The rings' heap, mapped into the same container. Declared before the NICs, so destroyed
+    // after them, and before the devices leave the container (which would drop its mappings).
+    hm_dma_mapper mapper = v::dma_mapper(c);
+    hm_dma_heap_config hc;
+    hm_dma_heap_config_init(&hc);
+    hc.name = "loopback-rings";
+    hc.mapper = &mapper;
+    hc.pages = ring_pages;
+    hc.node = pool->node();
+    hc.max_arenas = 1;
+    std::unique_ptr<hm_dma_heap, void (*)(hm_dma_heap*)> heap(hm_dma_heap_create(&hc), hm_dma_heap_destroy);
+    if (!heap) std::printf("rings: no DMA heap: %s\n", hm_dma_last_error());
+    opt.dma_heap = heap.get();
     auto a = v::open_nic(c, *dev_a.device, *pool, opt);
+    print_rings("A", *a->nic);
     if (phy) {
       std::printf("NIC %s %s %s in PHY loopback, link %s\n", bdfs[0].c_str(), a->nic->driver(),
                   v::mac_string(a->nic->mac()).c_str(), a->nic->link_up() ? "up" : "down");
@@ -160,6 +199,7 @@ int main(int argc, char** argv) {
       return ok ? 0 : 1;
     }
     auto b = v::open_nic(c, *dev_b.device, *pool, opt);
+    print_rings("B", *b->nic);
     std::printf("NIC A %s %s %s link %s; NIC B %s %s %s link %s\n", bdfs[0].c_str(), a->nic->driver(),
                 v::mac_string(a->nic->mac()).c_str(), a->nic->link_up() ? "up" : "down", bdfs[1].c_str(),
                 b->nic->driver(), v::mac_string(b->nic->mac()).c_str(), b->nic->link_up() ? "up" : "down");

@@ -9,6 +9,7 @@
 #include "e1000_regs.h"
 #include "hugemem/vfio/e1000.h"
 #include "os/os.h"
+#include "page/iova_map.h"
 
 namespace hm::vfio {
 
@@ -60,14 +61,19 @@ PoolDma::PoolDma(DmaSpace& dma, pkt::Pool& pool) : dma_(dma) {
       std::uint64_t iova = dma.map(chunks[i].va, chunks[i].len);
       iovas_.push_back(iova);
       pool.set_iova(i, iova);
+      // hm_iova_of answers for the pool's elements too.
+      if (!page::iova_map_set(chunks[i].va, chunks[i].len, iova)) throw Error("vfio: no memory for the IOVA tables");
+      ranges_.push_back({chunks[i].va, chunks[i].len});
     }
   } catch (...) {
+    for (auto& [va, len] : ranges_) page::iova_map_clear(va, len);
     for (std::uint64_t iova : iovas_) dma.unmap(iova);
     throw;
   }
 }
 
 PoolDma::~PoolDma() {
+  for (auto& [va, len] : ranges_) page::iova_map_clear(va, len);
   for (std::uint64_t iova : iovas_) {
     try {
       dma_.unmap(iova);

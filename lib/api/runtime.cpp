@@ -36,6 +36,7 @@ void thread_exit(void* arg) {
   t_heap = nullptr;
   t_own_heap = nullptr;
   t_exited = true;
+  if (auto hook = g_thread_exit_hook.load(std::memory_order_acquire)) hook();
   slab::release_heap(h);
 }
 
@@ -105,6 +106,8 @@ __attribute__((destructor)) void show_stats_at_exit() {
 }
 
 }  // namespace
+
+std::atomic<void (*)()> g_thread_exit_hook{nullptr};
 
 slab::ThreadHeap* heap_slow() {
   if (!g_init.done()) init();

@@ -2,6 +2,8 @@
 // inside the first malloc, possibly before main), the calling thread's heap, thread exit, fork.
 #pragma once
 
+#include <atomic>
+
 #include "slab/thread_heap.h"
 
 namespace hm::api {
@@ -16,6 +18,10 @@ extern __thread slab::ThreadHeap* t_own_heap __attribute__((tls_model("initial-e
 // Set when the thread's heap was released at its exit: its last frees (glibc's own, after the
 // destructors) go through the orphan heap instead of making a heap that nothing would release.
 extern __thread bool t_exited __attribute__((tls_model("initial-exec")));
+
+// Runs at a thread's exit, before its malloc heap is released, when set (once, before the
+// first thread could need it): the DMA heaps give the thread's heaps of theirs back (lib/dma).
+extern std::atomic<void (*)()> g_thread_exit_hook;
 
 // Initialises the process on first use and gives the thread a heap. nullptr when even the
 // heap's metadata cannot be mapped (errno ENOMEM).

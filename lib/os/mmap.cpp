@@ -155,9 +155,9 @@ Mapping map(std::size_t size, std::size_t align, Backing backing, const char* na
   return {p, size, backing};
 }
 
-Mapping map_best(std::size_t size, std::size_t align, Backing best, const char* name, bool charge) {
+Mapping map_best(std::size_t size, std::size_t align, Backing best, const char* name, bool charge, Backing worst) {
   int saved = ENOMEM;
-  for (int b = static_cast<int>(best); b < kBackingKinds; ++b) {
+  for (int b = static_cast<int>(best); b <= static_cast<int>(worst); ++b) {
     auto backing = static_cast<Backing>(b);
     if (size % backing_granule(backing) != 0) continue;
     if (Mapping m = map(size, align, backing, name, charge)) return m;

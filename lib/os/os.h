@@ -48,10 +48,11 @@ struct Mapping {
 // Returns an empty Mapping with errno set on failure (EOPNOTSUPP: THP asked for with THP off).
 Mapping map(std::size_t size, std::size_t align, Backing backing, const char* name, bool charge = false);
 
-// Tries `best`, then every worse backing in order, and returns the first that maps.
+// Tries `best`, then every worse backing in order down to `worst`, and returns the first that maps.
 // `size` must be a multiple of the largest granule tried (callers pass 1 GiB multiples, or start
 // from a backing whose granule divides size).
-Mapping map_best(std::size_t size, std::size_t align, Backing best, const char* name, bool charge = false);
+Mapping map_best(std::size_t size, std::size_t align, Backing best, const char* name, bool charge = false,
+                 Backing worst = Backing::Small);
 
 bool unmap(void* addr, std::size_t size);
 // Unmaps the tail [addr+new_size, addr+size) of a mapping, which stays one mapping (new_size a

@@ -34,8 +34,9 @@ class PageHeap;
 
 class Arena {
  public:
-  // Maps a new arena with the best backing from `best` down and formats it. nullptr + errno.
-  static Arena* create(os::Backing best, int node, PageHeap* heap);
+  // Maps a new arena with the best backing from `best` down to `worst` and formats it.
+  // nullptr + errno.
+  static Arena* create(os::Backing best, int node, PageHeap* heap, os::Backing worst = os::Backing::Small);
   // Unmaps it; the arena must be entirely free.
   void destroy();
 

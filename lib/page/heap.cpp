@@ -5,6 +5,7 @@
 
 #include "os/env.h"
 #include "page/direct.h"
+#include "page/domain.h"
 #include "page/registry.h"
 
 namespace hm::page {
@@ -19,6 +20,8 @@ std::atomic<bool> g_address_space_short{false};
 std::size_t pages_of(std::size_t bytes) { return bytes >> kPageShift; }
 
 }  // namespace
+
+std::atomic<PageHeap*> g_dma_page_heaps[kMaxDmaDomains];
 
 Config& config() { return g_config; }
 
@@ -41,13 +44,16 @@ void configure_from_env() {
 }
 
 PageHeap& PageHeap::of_node(int node) {
+  if (is_dma_domain(node)) {
+    if (PageHeap* h = g_dma_page_heaps[node - kFirstDmaDomain].load(std::memory_order_acquire)) return *h;
+  }
   if (node < 0 || node >= kMaxNodes) node = 0;
   return g_heaps[node];
 }
 
-// A heap's node is its index in g_heaps: derived, never stored, so looking a heap up writes
-// nothing (threads on every node call of_node concurrently).
-int PageHeap::node() const { return static_cast<int>(this - g_heaps); }
+// A node heap's node is its index in g_heaps: derived, never stored, so looking a heap up writes
+// nothing (threads on every node call of_node concurrently). A DMA heap's is its policy's.
+int PageHeap::node() const { return is_dma() ? dma_.node : static_cast<int>(this - g_heaps); }
 
 void* PageHeap::alloc(std::size_t pages, std::size_t align_pages, PageKind kind, std::uint8_t tag, bool* zeroed) {
   if (pages == 0 || pages > (kArenaPages >> 1)) {
@@ -98,7 +104,7 @@ void* PageHeap::alloc_from(Arena* list, std::uint32_t n, int align_order, PageKi
 
 void* PageHeap::alloc_locked(std::size_t pages, int align_order, PageKind kind, std::uint8_t tag, bool* zeroed) {
   auto n = static_cast<std::uint32_t>(pages);
-  Lifetime life = lifetime_of(kind);
+  Lifetime life = is_dma() ? kLong : lifetime_of(kind);
   Arena*& list = arenas_[life];
   for (;;) {
     if (void* p = alloc_from(list, n, align_order, kind, tag, zeroed)) return p;
@@ -108,8 +114,18 @@ void* PageHeap::alloc_locked(std::size_t pages, int align_order, PageKind kind, 
       if (void* p = alloc_from(arenas_[life == kLong ? kShort : kLong], n, align_order, kind, tag, zeroed)) return p;
     }
     Arena* a = nullptr;
-    if (g_arena_count.fetch_add(1, std::memory_order_relaxed) < g_config.arena_limit)
-      a = Arena::create(backing_for(life), node(), this);
+    if (g_arena_count.fetch_add(1, std::memory_order_relaxed) < g_config.arena_limit) {
+      if (!is_dma()) {
+        a = Arena::create(backing_for(life), node(), this);
+      } else if (arena_count_ < dma_.max_arenas) {
+        // Reachable by the device before any page of it is handed out; if it cannot be, it goes.
+        a = Arena::create(dma_.best, node(), this, dma_.worst);
+        if (a && !dma_.hooks->arena_mapped(a)) {
+          a->destroy();
+          a = nullptr;
+        }
+      }
+    }
     if (!a) {
       g_arena_count.fetch_sub(1, std::memory_order_relaxed);
       // No new arena (the limit, or the address space: ulimit -v): segregation is a preference,
@@ -119,14 +135,16 @@ void* PageHeap::alloc_locked(std::size_t pages, int align_order, PageKind kind, 
     }
     // Running out of hugetlb pages is worth one line; THP -> 4 KiB only happens when mmap
     // itself failed, and then the next allocation fails anyway.
-    if (a->backing() != g_config.best && g_config.best <= os::Backing::Huge2M && !warned_fallback_) {
+    os::Backing best = is_dma() ? dma_.best : g_config.best;
+    if (a->backing() != best && best <= os::Backing::Huge2M && !warned_fallback_) {
       warned_fallback_ = true;
       os::Message m;
-      m << "hugemem: no " << os::backing_name(g_config.best) << " pages left; arenas now use "
-        << os::backing_name(a->backing());
+      m << "hugemem: no " << os::backing_name(best) << " pages left; " << (is_dma() ? "DMA " : "")
+        << "arenas now use " << os::backing_name(a->backing());
       m.write_to_stderr();
     }
     if (a->pages() < kArenaPages) g_address_space_short.store(true, std::memory_order_relaxed);
+    ++arena_count_;
     registry_set(a, kArenaSize, reinterpret_cast<std::uintptr_t>(a));
     // Oldest arenas first: new ones fill last, so they are the ones that become empty.
     Arena** tail = &list;
@@ -188,6 +206,7 @@ bool PageHeap::resize(void* p, std::size_t new_pages) {
 }
 
 void PageHeap::maybe_release() {
+  if (is_dma()) return;  // a DMA heap's free pages stay (DmaPolicy)
   const std::size_t high = pages_of(g_config.high), low = pages_of(g_config.low);
   if (dirty_ <= low) {  // nothing worth giving back: no epoch runs
     epoch_start_ = 0;
@@ -252,7 +271,7 @@ void PageHeap::release_to(std::size_t target, bool fragments) {
 
 void PageHeap::release_after_exit() {
   LockGuard g(lock_);
-  if (dirty_ <= pages_of(g_config.high)) return;
+  if (dirty_ <= pages_of(g_config.high) || is_dma()) return;
   release_to(pages_of(g_config.low), false);
   release_to(pages_of(g_config.low), true);
   epoch_start_ = 0;
@@ -266,6 +285,10 @@ std::size_t PageHeap::trim() {
   dirty_ = 0;
   for (Arena* list : arenas_) {
     for (Arena* a = list; a; a = a->next) {
+      if (is_dma()) {  // whole arenas only (below), never pages the device may still hold
+        dirty_ += a->dirty_page_count();
+        continue;
+      }
       // An explicit trim may split transparent huge pages; hugetlb pages can only go whole.
       int min_order = a->backing() <= os::Backing::Huge2M ? a->release_min_order() : 0;
       got += a->release(0, min_order);
@@ -283,14 +306,31 @@ std::size_t PageHeap::trim() {
         continue;
       }
       *link = a->next;
-      g_arena_count.fetch_sub(1, std::memory_order_relaxed);
       dirty_ -= a->dirty_page_count();
       got += a->dirty_page_count();
-      registry_set(a, kArenaSize, 0);
-      a->destroy();
+      unmap_arena(a);
     }
   }
   return got << kPageShift;
+}
+
+void PageHeap::unmap_arena(Arena* a) {
+  g_arena_count.fetch_sub(1, std::memory_order_relaxed);
+  --arena_count_;
+  registry_set(a, kArenaSize, 0);
+  if (is_dma()) dma_.hooks->arena_unmapping(a);  // the device loses it before the OS gets it back
+  a->destroy();
+}
+
+void PageHeap::destroy_arenas() {
+  LockGuard g(lock_);
+  for (Arena*& list : arenas_) {
+    while (Arena* a = list) {
+      list = a->next;
+      unmap_arena(a);
+    }
+  }
+  dirty_ = 0;
 }
 
 void PageHeap::add_stats(PageStats& s) {

@@ -64,10 +64,45 @@ struct PageStats {
   std::size_t free_blocks[kMaxOrder + 1] = {};
 };
 
+// A page heap whose arenas a device reaches (a DMA heap, lib/dma) differs from the malloc's in
+// four ways, all set by its DmaPolicy:
+//  - its arenas take hugetlb pages only (`best` down to `worst`, never THP or 4 KiB pages,
+//    which the kernel may move or split), and one lifetime list (no segregation: every arena is
+//    pinned memory);
+//  - after an arena is mapped and before any of its pages is handed out, hooks->arena_mapped
+//    makes it reachable by the device (false: the arena is unmapped again, the allocation fails);
+//  - before an arena's memory goes back to the OS, hooks->arena_unmapping makes it unreachable,
+//    so a late device write faults in the IOMMU instead of landing in reused memory;
+//  - free pages are never decommitted (MADV_DONTNEED would swap the pages under the CPU while
+//    the device keeps the pinned old ones); memory goes back a whole arena at a time.
+class ArenaHooks {
+ public:
+  // Both run under the page heap's lock.
+  virtual bool arena_mapped(Arena* a) = 0;
+  virtual void arena_unmapping(Arena* a) = 0;
+
+ protected:
+  ~ArenaHooks() = default;
+};
+struct DmaPolicy {
+  ArenaHooks* hooks = nullptr;  // null: the malloc's page heap
+  os::Backing best = os::Backing::Huge1G;
+  os::Backing worst = os::Backing::Huge2M;
+  int node = -1;                // NUMA node the arenas are bound to; -1: none
+  std::size_t max_arenas = 1;
+};
+
 class PageHeap {
  public:
+  // The page heap of a slab domain (page/domain.h): a NUMA node's, or a DMA heap's.
   static PageHeap& of_node(int node);
   int node() const;
+  // Makes this (empty, unregistered) heap a DMA heap's.
+  void set_dma(const DmaPolicy& p) { dma_ = p; }
+  bool is_dma() const { return dma_.hooks != nullptr; }
+  // A DMA heap's end: every arena, in use or not, made unreachable by the device and unmapped.
+  // The caller guarantees that nothing uses its memory any more.
+  void destroy_arenas();
 
   // `pages` pages aligned to `align_pages` (a power of two), marked `kind` with `tag`.
   // nullptr + ENOMEM when no arena can hold it and no new one can be mapped.
@@ -111,6 +146,8 @@ class PageHeap {
   // least a huge page, or (fragments) any block of a THP or 4 KiB arena.
   void release_to(std::size_t target, bool fragments);
   static void add_arena_stats(Arena* a, PageStats& s);
+  // Takes a (off every list) out of the registry, the device's reach (DMA) and the address space.
+  void unmap_arena(Arena* a);
 
   SpinLock lock_;
   enum Lifetime { kLong, kShort, kLifetimes };
@@ -124,6 +161,8 @@ class PageHeap {
   std::size_t burst_retry_ = 0;    // a burst release left fragments: retry above this dirty level
   std::atomic<std::uint64_t> epoch_end_{0};  // monotonic ms the running epoch ends; 0: none (tick)
   bool warned_fallback_ = false;
+  DmaPolicy dma_;
+  std::size_t arena_count_ = 0;  // this heap's arenas (a DMA heap's limit)
 };
 
 // Total over all heaps and direct mappings.

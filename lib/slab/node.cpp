@@ -10,8 +10,12 @@ NodeSlabs g_nodes[page::kMaxNodes];
 }  // namespace
 
 void (*g_notice_hook)(Slab* s) = nullptr;
+std::atomic<NodeSlabs*> g_dma_slabs[page::kMaxDmaDomains];
 
 NodeSlabs& NodeSlabs::of(int node) {
+  if (page::is_dma_domain(node)) {
+    if (NodeSlabs* n = g_dma_slabs[node - page::kFirstDmaDomain].load(std::memory_order_acquire)) return *n;
+  }
   if (node < 0 || node >= page::kMaxNodes) node = 0;
   return g_nodes[node];
 }

@@ -4,8 +4,10 @@
 // Lock order: heap registry -> node -> page heap.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 
+#include "page/domain.h"
 #include "page/heap.h"
 #include "page/lock.h"
 #include "slab/slab.h"
@@ -25,8 +27,16 @@ inline constexpr std::size_t kAdoptOnFreeMax = 16;
 // test can park the freeing thread exactly where the notice window is. Null in production.
 extern void (*g_notice_hook)(Slab* s);
 
+class NodeSlabs;
+// The slabs of DMA domain d (page/domain.h), or null; set while the DMA heap lives.
+extern std::atomic<NodeSlabs*> g_dma_slabs[page::kMaxDmaDomains];
+// Domains whose fresh objects are filled as checked mode fills freed ones (kFreeFill), so that
+// every object handed out can be verified: a DMA heap in debug mode (lib/dma).
+extern bool g_fill_domain[page::kMaxDomains];
+
 class NodeSlabs {
  public:
+  // A slab domain's (page/domain.h): a NUMA node's, or a DMA heap's.
   static NodeSlabs& of(int node);
 
   // A slab of class c with free objects, now owned by h and Active; nullptr if the node has none.

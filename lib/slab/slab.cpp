@@ -5,6 +5,7 @@
 #include <new>
 
 #include "os/os.h"
+#include "slab/node.h"
 #include "slab/report.h"
 #include "slab/thread_heap.h"
 
@@ -12,6 +13,7 @@ namespace hm::slab {
 
 std::uintptr_t g_link_key = 0x5bd1e9955bd1e995ull;  // replaced by a random key at init
 bool g_checked = false;
+bool g_fill_domain[page::kMaxDomains] = {};
 
 Slab* format_slab(void* base, std::size_t pages, int c, int node) {
   auto* s = new (base) Slab{};
@@ -40,7 +42,7 @@ bool extend(Slab* s) {
   FreeObj* head = reinterpret_cast<FreeObj*>(obj);
   for (;;) {
     auto* o = reinterpret_cast<FreeObj*>(obj);
-    if (g_checked) std::memset(obj + sizeof(FreeObj), kFreeFill, s->size - sizeof(FreeObj));
+    if (g_checked || (s->node < page::kMaxDomains && g_fill_domain[s->node])) std::memset(obj + sizeof(FreeObj), kFreeFill, s->size - sizeof(FreeObj));
     obj += s->size;
     bool last = obj >= stop || obj == end;
     o->link = encode(last ? s->free : reinterpret_cast<FreeObj*>(obj), o);

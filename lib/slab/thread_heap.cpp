@@ -31,6 +31,8 @@ std::size_t g_chunk_left = 0;  // heaps still to carve from the current chunk
 
 void* carve_heap(int node) {
   if (g_chunk_left == 0) {
+    // A DMA domain's heaps too live in the malloc's memory: a device never reaches them.
+    if (node >= page::kMaxNodes) node = 0;
     void* chunk = page::PageHeap::of_node(node).alloc(kHeapChunkPages, 1, page::PageKind::Meta, 0, nullptr);
     if (!chunk) return nullptr;
     g_chunk_next = static_cast<char*>(chunk);

@@ -353,3 +353,182 @@ TEST(NicGuest, PhyLoopbackOnOneNicKeepsFramesOffTheWire) {
   }
   EXPECT_EQ(c.mappings(), 0u);
 }
+
+// ---- DMA heaps on the real (emulated) IOMMU ----------------------------------------------------
+
+#include "hugemem/dma.hpp"
+
+namespace {
+
+void free_dma_block(void* buf, void*) { hm_dma_free(buf); }
+
+// Two NICs whose rings come from a DMA heap mapped into their container (1 GiB pages: the guest
+// has two; the pool is on 2 MiB pages or THP and takes none of them).
+struct HeapNics {
+  v::Container c;
+  std::unique_ptr<hm::pkt::Pool> pool;
+  v::OpenDevice da, db;
+  std::unique_ptr<v::PoolDma> dma;
+  hm_dma_mapper mapper{};
+  std::unique_ptr<hm::dma::Heap> heap;
+  std::unique_ptr<v::NicPort> a, b;
+  HeapNics() {
+    hm::pkt::Config pc;
+    pc.name = "dma-heap-guest";
+    pc.count = 1024;
+    pc.best = hm::pkt::Backing::Huge2M;
+    pool = hm::pkt::Pool::create(pc);
+    da = v::open_device(c, nics().at(0));
+    db = v::open_device(c, nics().at(1));
+    dma = std::make_unique<v::PoolDma>(c, *pool);
+    mapper = v::dma_mapper(c);
+    hm::dma::Config hc = hm::dma::default_config();
+    hc.name = "guest-heap";
+    hc.mapper = &mapper;
+    hc.max_arenas = 1;
+    heap = std::make_unique<hm::dma::Heap>(hc);
+    v::NicOptions o;
+    o.dma_heap = heap->get();
+    a = v::open_nic(c, *da.device, *pool, o);
+    b = v::open_nic(c, *db.device, *pool, o);
+  }
+  ~HeapNics() {
+    a.reset();
+    b.reset();
+    heap.reset();
+    dma.reset();
+  }
+  v::E1000& rx() { return static_cast<v::E1000&>(*b->nic); }
+  // Waits up to wait_ms for one frame on B.
+  hm::pkt::Mbuf* receive(int wait_ms) {
+    hm::pkt::Mbuf* in = nullptr;
+    for (int i = 0; i < wait_ms / 5; ++i) {
+      if (b->nic->rx_burst(&in, 1) == 1) return in;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return nullptr;
+  }
+  bool send(const std::uint8_t* frame, std::uint16_t len) {
+    auto* m = hm::pkt::Mbuf::alloc(*pool);
+    std::memcpy(m->append(len), frame, len);
+    if (a->nic->tx_burst(&m, 1) == 1) return true;
+    hm::pkt::Mbuf::free(m);
+    return false;
+  }
+};
+
+}  // namespace
+
+// The NIC sends frames whose bytes live in hm_dma_malloc'd blocks of many sizes (each block the
+// mbuf's external buffer, at hm_iova_of(block)) and receives into such blocks (an RX descriptor
+// aimed at hm_iova_of of a byte inside one); every byte is checked.
+TEST(DmaHeapGuest, NicSendsFromAndReceivesIntoDmaMallocBlocks) {
+  HeapNics t;
+  hm_dma_block_info info;
+  ASSERT_EQ(hm_dma_block_info_of(static_cast<v::E1000&>(*t.a->nic).ring_memory(), &info), 0);
+  std::printf("  rings from heap '%s' on %zu MiB pages, IOVA 0x%llx\n", hm_dma_heap_name(info.heap),
+              info.page_size >> 20, static_cast<unsigned long long>(info.iova));
+  EXPECT_GE(info.iova, v::kDefaultIovaBase) << "an IOVA from the container's allocator";
+  v::LoopbackConfig lc;
+  lc.frames = 100;
+  ASSERT_TRUE(v::run_loopback(*t.a->nic, *t.b->nic, *t.pool, lc).ok());  // warm-up, rings from the heap
+
+  const std::size_t sizes[] = {60, 64, 100, 128, 250, 512, 1000, 1514, 2048, 3000, 4096, 10000, 32768, 40000, 65536, 1 << 20};
+  std::vector<hm::pkt::ExtShared> sh(std::size(sizes) * 4);
+  std::uint64_t seq = 0;
+  for (int round = 0; round < 4; ++round) {
+    for (std::size_t i = 0; i < std::size(sizes); ++i, ++seq) {
+      auto len = static_cast<std::uint16_t>(std::min<std::size_t>(sizes[i], 1514));
+      auto* block = static_cast<std::uint8_t*>(t.heap->alloc(sizes[i]));
+      ASSERT_TRUE(block) << sizes[i];
+      v::build_frame(block, len, seq, t.b->nic->mac(), t.a->nic->mac(), 0x88B5);
+      sh[seq].free_cb = free_dma_block;  // the driver frees the block once the NIC sent it
+      auto* m = hm::pkt::Mbuf::alloc(*t.pool);
+      ASSERT_TRUE(hm::pkt::Mbuf::attach_extbuf(m, block, hm_iova_of(block), len, &sh[seq]));
+      ASSERT_TRUE(m->append(len));
+      ASSERT_EQ(t.a->nic->tx_burst(&m, 1), 1);
+      hm::pkt::Mbuf* in = t.receive(10000);
+      ASSERT_TRUE(in) << "frame from a block of " << sizes[i] << " did not arrive";
+      bool intact = false;
+      EXPECT_EQ(v::check_frame(in->mtod<std::uint8_t>(), in->data_len, len, t.b->nic->mac(), t.a->nic->mac(), 0x88B5,
+                               &intact),
+                static_cast<std::int64_t>(seq));
+      EXPECT_TRUE(intact) << "block of " << sizes[i];
+      hm::pkt::Mbuf::free(in);
+    }
+  }
+  for (std::size_t size : {2048ul, 3000ul, 4096ul, 10000ul, 65536ul, 1ul << 20, 3ul << 20}) {
+    auto* block = static_cast<std::uint8_t*>(t.heap->alloc(size));
+    ASSERT_TRUE(block);
+    std::memset(block, 0x5A, size);
+    std::size_t off = (size - 2048) / 2 / 16 * 16;  // an interior byte's IOVA
+    std::uint16_t slot = t.rx().rx_next();
+    t.rx().set_rx_desc_addr(slot, hm_iova_of(block + off));
+    std::uint8_t frame[1514];
+    v::build_frame(frame, 1200, 1000 + size, t.b->nic->mac(), t.a->nic->mac(), 0x88B5);
+    ASSERT_TRUE(t.send(frame, 1200));
+    hm::pkt::Mbuf* in = t.receive(10000);
+    ASSERT_TRUE(in) << "no frame into the block of " << size;
+    hm::pkt::Mbuf::free(in);  // the descriptor's own mbuf: unwritten
+    EXPECT_EQ(std::memcmp(block + off, frame, 1200), 0) << "the frame landed in the block of " << size;
+    std::size_t stray = 0;
+    for (std::size_t i = 0; i < size; ++i) stray += (i < off || i >= off + 1200) && block[i] != 0x5A;
+    EXPECT_EQ(stray, 0u) << "bytes outside the frame changed in the block of " << size;
+    t.heap->free(block);
+  }
+  t.a->nic->tx_burst(nullptr, 0);  // reclaim: the sent blocks go back
+}
+
+// After a heap (and with it its arena) is gone, the device writes through the old IOVA of one of
+// its blocks: the IOMMU faults (DMAR) and the memory, now someone else's, is untouched.
+TEST(DmaHeapGuest, ADeviceWriteAfterTheArenaWasReleasedFaultsInTheIommu) {
+  HeapNics t;
+  v::LoopbackConfig lc;
+  lc.frames = 100;
+  ASSERT_TRUE(v::run_loopback(*t.a->nic, *t.b->nic, *t.pool, lc).ok());
+  dmar_faults();
+  // A second heap takes the guest's other 1 GiB page; a block of it, then the heap goes.
+  hm::dma::Config hc = hm::dma::default_config();
+  hc.name = "released";
+  hc.mapper = &t.mapper;
+  hc.max_arenas = 1;
+  auto gone = std::make_unique<hm::dma::Heap>(hc);
+  ASSERT_EQ(gone->stats().page_size, std::size_t{1} << 30);
+  auto* block = static_cast<std::uint8_t*>(gone->alloc(8192));
+  std::uint64_t old_iova = hm_iova_of(block);
+  std::uint64_t old_pa = hm::os::virt_to_phys(block);
+  std::uintptr_t offset = reinterpret_cast<std::uintptr_t>(block) & ((std::uintptr_t{1} << 30) - 1);
+  // Control: while the heap lives, a frame aimed at the block lands in it.
+  std::memset(block, 0x11, 8192);
+  std::uint16_t slot = t.rx().rx_next();
+  t.rx().set_rx_desc_addr(slot, old_iova);
+  std::uint8_t frame[1514];
+  v::build_frame(frame, 256, 5, t.b->nic->mac(), t.a->nic->mac(), 0x88B5);
+  ASSERT_TRUE(t.send(frame, 256));
+  hm::pkt::Mbuf* in = t.receive(10000);
+  ASSERT_TRUE(in) << "the control frame did not arrive";
+  hm::pkt::Mbuf::free(in);
+  EXPECT_EQ(std::memcmp(block, frame, 256), 0) << "a live block is written at its IOVA";
+  gone.reset();  // unmapped from the IOMMU, then from the process
+  EXPECT_EQ(hm_iova_of(block), HM_IOVA_NONE);
+  // The same 1 GiB page, most likely, now belongs to a plain region filled with a pattern.
+  auto reused = hm::page::Region::create(std::size_t{1} << 30, hm::os::Backing::Huge1G, -1, "reused");
+  ASSERT_TRUE(reused);
+  auto* r = static_cast<std::uint8_t*>(reused.base());
+  std::memset(r, 0x5A, reused.size());
+  std::uint64_t new_pa = hm::os::virt_to_phys(r + offset);
+  std::printf("  old block PA 0x%llx, the new region's byte at its offset PA 0x%llx (%s page)\n",
+              static_cast<unsigned long long>(old_pa), static_cast<unsigned long long>(new_pa),
+              old_pa == new_pa ? "the same" : "another");
+  slot = t.rx().rx_next();
+  t.rx().set_rx_desc_addr(slot, old_iova);
+  ASSERT_TRUE(t.send(frame, 256));
+  in = t.receive(1000);
+  if (in) hm::pkt::Mbuf::free(in);
+  EXPECT_TRUE(all_bytes(r, reused.size(), 0x5A)) << "the NIC wrote through the released arena's IOVA";
+  auto faults = dmar_faults_waiting();
+  for (auto& f : faults) std::printf("  kernel: %s\n", f.c_str());
+  EXPECT_FALSE(faults.empty()) << "the IOMMU logged no DMA write fault";
+  lc.frames = 100;
+  EXPECT_TRUE(v::run_loopback(*t.a->nic, *t.b->nic, *t.pool, lc).ok()) << "the rings still work";
+}

@@ -22,12 +22,13 @@ struct TxDesc;
 
 class E1000 final : public Nic {
  public:
-  // Brings the NIC up on `regs` (BAR0) with rings in memory mapped through `dma`; RX buffers come
+  // Brings the NIC up on `regs` (BAR0) with rings from o.dma_heap (or, without one, in memory
+  // mapped through `dma`); RX buffers come
   // from `pool`, which must be an mbuf pool already mapped in `dma` (PoolDma) with at least
   // 2048 bytes of data room and more mbufs than rx_ring. Throws Error (link never came up, no
   // EEPROM answer, pool too small, ...). The NIC must have bus mastering on.
   E1000(RegIo& regs, DmaSpace& dma, pkt::Pool& pool, const NicOptions& o = {});
-  ~E1000() override;  // stops RX/TX DMA, resets the NIC, frees ring mbufs, unmaps the rings
+  ~E1000() override;  // stops RX/TX DMA, resets the NIC, frees ring mbufs, then the rings
 
   const char* driver() const override { return "e1000"; }
   MacAddr mac() const override { return mac_; }
@@ -39,6 +40,8 @@ class E1000 final : public Nic {
   // Ring state, for tests: descriptors the NIC has not yet completed on TX.
   std::uint16_t tx_in_flight() const { return static_cast<std::uint16_t>((tx_tail_ - tx_clean_) & tx_mask_); }
   std::uint64_t ring_iova() const { return ring_iova_; }
+  // The rings' memory (RX descriptors, then TX): a block of NicOptions::dma_heap when given.
+  const void* ring_memory() const { return const_cast<const e1000::RxDesc*>(rx_); }
   // For tests of the IOMMU: the RX descriptor the NIC fills next (once rx_burst drained the ring)
   // and re-aiming a descriptor's buffer at another device address.
   std::uint16_t rx_next() const { return rx_next_; }
@@ -52,6 +55,7 @@ class E1000 final : public Nic {
   void init_tx();
   void tx_clean();
   void read_hw_stats();
+  void release_rings();
   std::uint16_t phy_read(std::uint32_t reg);
   void phy_write(std::uint32_t reg, std::uint16_t v);
 
@@ -61,7 +65,7 @@ class E1000 final : public Nic {
   NicOptions opt_;
   MacAddr mac_{};
 
-  struct RingMem;                     // the rings' memory: a page-layer region (e1000.cpp)
+  struct RingMem;                     // the rings' memory: a DMA heap block or a region (e1000.cpp)
   std::unique_ptr<RingMem> ring_mem_;  // RX descriptors, then TX descriptors
   std::uint64_t ring_iova_ = 0;
   volatile e1000::RxDesc* rx_ = nullptr;

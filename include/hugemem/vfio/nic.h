@@ -13,8 +13,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "hugemem/dma.h"
 #include "hugemem/pktpool/mbuf.h"
 #include "hugemem/pktpool/pktpool.h"
 #include "hugemem/vfio/vfio.h"
@@ -99,6 +101,7 @@ class PoolDma {
  private:
   DmaSpace& dma_;
   std::vector<std::uint64_t> iovas_;
+  std::vector<std::pair<void*, std::size_t>> ranges_;  // recorded for hm_iova_of
 };
 
 // A user-space NIC on an opened VFIO device: bus mastering on, BAR0 mapped, and the driver for
@@ -119,6 +122,10 @@ struct NicOptions {
   // The PHY sends every transmitted frame back to this NIC's own receive path (MII control
   // register loopback bit): one NIC can run the loopback check alone.
   bool phy_loopback = false;
+  // The heap the driver allocates its descriptor rings (and any other buffer that is not an
+  // mbuf) from; it must map its arenas into the NIC's container (dma_mapper). Null: the rings
+  // get a region of their own, mapped into the container on its own (tests without hugepages).
+  hm_dma_heap* dma_heap = nullptr;
 };
 // Typical use: Container c; auto d = open_device(c, bdf); PoolDma dma(c, pool);
 //              auto port = open_nic(c, *d.device, pool);

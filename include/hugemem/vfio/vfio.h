@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "hugemem/dma.h"
 #include "hugemem/vfio/iova.h"
 
 namespace hm::vfio {
@@ -38,6 +39,13 @@ class DmaSpace {
   // Removes one earlier map() (by the IOVA it returned). Throws Error when it is not one.
   virtual void unmap(std::uint64_t iova) = 0;
 };
+
+// A DMA heap's mapper (hugemem/dma.h) over `space` (a Container): the heap's arenas are mapped
+// into the container, at IOVAs from its allocator, when the heap makes them. `space` must
+// outlive the heap, and keep a group attached until the heap is destroyed (the kernel drops a
+// container's mappings when its last group leaves). A failure is written to stderr (the mapper
+// interface carries no message) and makes the heap's allocation fail.
+hm_dma_mapper dma_mapper(DmaSpace& space);
 
 // A device's register window, mapped into this process. Accesses are 32-bit, volatile, in order.
 class Bar {
