@@ -10,11 +10,9 @@
 //               free pages not yet given back (resident_free);
 //  - resident:  what of hugemem's mappings is in RAM now, asked of the kernel with mincore().
 #include <malloc.h>
-#include <sys/mman.h>
 
 #include <cerrno>
 #include <cstdio>
-#include <unistd.h>
 
 #include "api/export.h"
 #include "api/runtime.h"
@@ -69,26 +67,6 @@ __attribute__((no_sanitize("thread"))) Totals totals() {
 
 std::size_t clamp(std::int64_t v) { return v < 0 ? 0 : static_cast<std::size_t>(v); }
 
-// Pages of [addr, addr + len) in RAM, where the range is one 1 GiB registry slot: an arena fills
-// it, a direct mapping fills it or ends inside it. mincore fails (ENOMEM) for a call that
-// touches anything unmapped, so a failed piece is asked again in smaller pieces down to a
-// page; the first unmapped page is where the mapping ends (or where an arena that another
-// thread unmapped meanwhile used to be), and *ended stops the scan there.
-std::size_t resident_pages(std::uintptr_t addr, std::size_t len, std::size_t piece, bool* ended) {
-  unsigned char vec[4096];
-  std::size_t pages = 0;
-  for (std::size_t off = 0; off < len && !*ended; off += piece) {
-    std::size_t n = len - off < piece ? len - off : piece;
-    if (::mincore(reinterpret_cast<void*>(addr + off), n, vec) == 0) {
-      for (std::size_t i = 0; i < n / os::kPageSize; ++i) pages += vec[i] & 1;
-    } else if (piece > os::kPageSize) {
-      pages += resident_pages(addr + off, n, piece > os::k2M ? os::k2M : os::kPageSize, ended);
-    } else {
-      *ended = true;
-    }
-  }
-  return pages;
-}
 
 struct Mappings {
   std::size_t resident = 0;  // bytes
@@ -111,7 +89,9 @@ Mappings walk_mappings(bool resident) {
     if (first_of_direct) ++m.direct_count;
     if (resident) {
       bool ended = false;
-      std::size_t pages = resident_pages(slot << page::kArenaShift, page::kArenaSize, std::size_t{16} << 20, &ended);
+      // A slot: an arena fills it (or its first part, truncated), a direct mapping fills it or
+      // ends inside it; the first unmapped page (or an arena unmapped meanwhile) ends the scan.
+      std::size_t pages = os::resident_pages(slot << page::kArenaShift, page::kArenaSize, std::size_t{16} << 20, &ended);
       m.resident += pages * os::kPageSize;
     }
   }
@@ -189,15 +169,9 @@ void print_lines(hm_output_fn out, void* arg) {
 
 // The output of print_stats(fd): each line with one write(2), as before.
 void write_line(const char* line, void* arg) {
-  int fd = *static_cast<int*>(arg);
   std::size_t n = 0;
   while (line[n]) ++n;
-  std::size_t off = 0;
-  while (off < n) {
-    long w = ::write(fd, line + off, n - off);
-    if (w <= 0) break;
-    off += static_cast<std::size_t>(w);
-  }
+  os::write_all(*static_cast<int*>(arg), line, n);
 }
 
 }  // namespace

@@ -247,17 +247,21 @@ Message& Message::size(std::uint64_t bytes) {
 
 Message& Message::operator<<(const void* p) { return hex(reinterpret_cast<std::uintptr_t>(p)); }
 
+void write_all(int fd, const char* text, std::size_t n) {
+  std::size_t off = 0;
+  while (off < n) {
+    long w = ::write(fd, text + off, n - off);
+    if (w <= 0) break;
+    off += static_cast<std::size_t>(w);
+  }
+}
+
 void Message::write_to(int fd) const {
   char line[sizeof buf_ + 1];
   std::memcpy(line, buf_, len_);
   std::size_t n = len_;
   if (n == 0 || line[n - 1] != '\n') line[n++] = '\n';
-  std::size_t off = 0;
-  while (off < n) {
-    long w = ::write(fd, line + off, n - off);
-    if (w <= 0) break;
-    off += static_cast<std::size_t>(w);
-  }
+  write_all(fd, line, n);
 }
 
 void fatal(const Message& m) {

@@ -48,6 +48,9 @@ bool parse_size(const char* text, std::size_t* out);
 bool parse_count(const char* text, std::size_t* out);
 bool parse_flag(const char* text, bool* out);
 
+// Writes n bytes to fd, retrying while the write is partial; errors end it quietly.
+void write_all(int fd, const char* text, std::size_t n);
+
 // A fixed-capacity message built on the stack and written with one write(2) to stderr.
 class Message {
  public:

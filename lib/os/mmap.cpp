@@ -186,6 +186,24 @@ bool decommit(void* addr, std::size_t size) {
   return ::madvise(addr, size, MADV_DONTNEED) == 0;
 }
 
+std::size_t resident_pages(std::uintptr_t addr, std::size_t len, std::size_t piece, bool* ended) {
+  unsigned char vec[4096];
+  std::size_t pages = 0;
+  int saved = errno;
+  for (std::size_t off = 0; off < len && !*ended; off += piece) {
+    std::size_t n = len - off < piece ? len - off : piece;
+    if (::mincore(reinterpret_cast<void*>(addr + off), n, vec) == 0) {
+      for (std::size_t i = 0; i < n / kPageSize; ++i) pages += vec[i] & 1;
+    } else if (piece > kPageSize) {
+      pages += resident_pages(addr + off, n, piece > k2M ? k2M : kPageSize, ended);
+    } else {
+      *ended = true;
+    }
+  }
+  errno = saved;
+  return pages;
+}
+
 bool protect(void* addr, std::size_t size, bool read_write) {
   return ::mprotect(addr, size, read_write ? PROT_READ | PROT_WRITE : PROT_NONE) == 0;
 }

@@ -70,6 +70,11 @@ bool protect(void* addr, std::size_t size, bool read_write);
 // for sparse metadata, where a fault would otherwise zero and pin a whole 2 MiB page.
 bool no_hugepages(void* addr, std::size_t size);
 
+// Pages of [addr, addr + len) in RAM (mincore), asking in pieces of `piece` bytes. mincore fails
+// for a range that touches anything unmapped, so a failed piece is asked again in smaller
+// pieces down to a page; the first unmapped page ends the scan and sets *ended.
+std::size_t resident_pages(std::uintptr_t addr, std::size_t len, std::size_t piece, bool* ended);
+
 // Faults [addr, addr+size) in now (MADV_POPULATE_WRITE, falling back to touching each page).
 bool populate(void* addr, std::size_t size);
 
