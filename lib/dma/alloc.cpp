@@ -30,12 +30,25 @@ int class_for(std::size_t n, std::size_t align) {
 
 // Debug mode: a page of a freed large block was filled (its first word says so) and must still
 // be; fresh pages read as zero and are not checked.
+// A page of a block handed out again is either fresh (never handed out: all zero) or freed
+// (all fill): anything else was written after the free. A page is judged by its first word,
+// then checked whole, so a late write at a page's start (a frame's header) is seen too.
+// Whether the IOVAs of [p, p + bytes) follow each other: checked at every 2 MiB boundary inside
+// (physical pages may be contiguous in pairs and not beyond) and at the last byte.
+bool iova_contiguous(char* p, std::size_t bytes) {
+  std::uint64_t base = page::iova_lookup(p);
+  std::size_t first = os::k2M - reinterpret_cast<std::uintptr_t>(p) % os::k2M;
+  for (std::size_t off = first; off < bytes; off += os::k2M)
+    if (page::iova_lookup(p + off) != base + off) return false;
+  return page::iova_lookup(p + bytes - 1) == base + bytes - 1;
+}
+
 void verify_large(void* p, std::size_t bytes) {
   auto* w = static_cast<const std::uint64_t*>(p);
   for (std::size_t page = 0; page < bytes / 8; page += os::kPageSize / 8) {
-    if (w[page] != kLargeFill) continue;
+    std::uint64_t expect = w[page] == 0 ? 0 : kLargeFill;
     for (std::size_t i = page; i < page + os::kPageSize / 8; ++i)
-      if (w[i] != kLargeFill) slab::report_large_write_after_free(p, bytes, i * 8);
+      if (w[i] != expect) slab::report_large_write_after_free(p, bytes, i * 8);
   }
 }
 
@@ -58,7 +71,7 @@ void* alloc_large(DmaHeap& h, std::size_t n, std::size_t align, bool* zeroed) {
   std::size_t bytes = pages << page::kPageShift;
   // IOVA-contiguous? Always through an IOMMU (one mapping per arena); with physical addresses on
   // 2 MiB pages only within one page.
-  if (page::iova_lookup(static_cast<char*>(p) + bytes - 1) != page::iova_lookup(p) + bytes - 1) {
+  if (!iova_contiguous(static_cast<char*>(p), bytes)) {
     h.pages.free(p, 0);
     errno = E2BIG;
     return nullptr;

@@ -209,6 +209,7 @@ bool protect(void* addr, std::size_t size, bool read_write) {
 }
 
 bool no_hugepages(void* addr, std::size_t size) { return ::madvise(addr, size, MADV_NOHUGEPAGE) == 0; }
+bool no_fork(void* addr, std::size_t size) { return ::madvise(addr, size, MADV_DONTFORK) == 0; }
 
 bool populate(void* addr, std::size_t size) {
   if (::madvise(addr, size, MADV_POPULATE_WRITE) == 0) return true;

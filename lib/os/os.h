@@ -69,6 +69,9 @@ bool protect(void* addr, std::size_t size, bool read_write);
 // Keeps [addr, addr+size) on 4 KiB pages (MADV_NOHUGEPAGE) inside a THP-advised mapping:
 // for sparse metadata, where a fault would otherwise zero and pin a whole 2 MiB page.
 bool no_hugepages(void* addr, std::size_t size);
+// Keeps [addr, addr+size) out of fork()'s children (MADV_DONTFORK): the parent's pages are then
+// never made copy-on-write, so memory a device reaches by physical address stays where it is.
+bool no_fork(void* addr, std::size_t size);
 
 // Pages of [addr, addr + len) in RAM (mincore), asking in pieces of `piece` bytes. mincore fails
 // for a range that touches anything unmapped, so a failed piece is asked again in smaller

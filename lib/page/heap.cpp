@@ -119,8 +119,11 @@ void* PageHeap::alloc_locked(std::size_t pages, int align_order, PageKind kind, 
         a = Arena::create(backing_for(life), node(), this);
       } else if (arena_count_ < dma_.max_arenas) {
         // Reachable by the device before any page of it is handed out; if it cannot be, it goes.
+        // Kept out of fork's children first: a fork makes a private mapping's pages
+        // copy-on-write, and the parent's next write would move it off the pages the device
+        // reaches (by physical address, unpinned) while hm_iova_of still names them.
         a = Arena::create(dma_.best, node(), this, dma_.worst);
-        if (a && !dma_.hooks->arena_mapped(a)) {
+        if (a && (!os::no_fork(a->base(), a->mapped_bytes()) || !dma_.hooks->arena_mapped(a))) {
           a->destroy();
           a = nullptr;
         }

@@ -3,6 +3,9 @@
 // every class, frees from other threads, exhaustion, trim and destroy, debug mode, misuse.
 // Needs root and 2 MiB pages (reserved here, given back after); skips saying why otherwise.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -388,23 +391,49 @@ TEST_F(DmaHeapDeathTest, DebugModeCatchesAWriteIntoAFreedLargeBlock) {
       "after free");
 }
 
+// A late device write is most likely a frame's start: at a page's first bytes.
+TEST_F(DmaHeapDeathTest, DebugModeCatchesAWriteAtTheStartOfAFreedLargeBlocksPage) {
+  HM_DMA_NEED_ARENAS(res, 1);
+  FakeMapper f;
+  hm_dma_mapper m = f.mapper();
+  for (std::size_t at : {std::size_t{0}, std::size_t{4096}}) {
+    EXPECT_DEATH(
+        {
+          auto cfg = config_2m("debug-large-start", &m);
+          cfg.debug = 1;
+          hm_dma_heap* h = hm_dma_heap_create(&cfg);
+          auto* p = static_cast<char*>(hm_dma_malloc(h, 65536));
+          hm_dma_free(p);
+          std::memset(p + at, 0x5A, 64);
+          hm_dma_malloc(h, 65536);
+        },
+        "after free")
+        << "a write at offset " << at;
+  }
+}
+
 TEST_F(DmaHeapDeathTest, MisuseIsReported) {
   HM_DMA_NEED_ARENAS(res, 1);
   FakeMapper f;
   hm_dma_mapper m = f.mapper();
-  hm::dma::Heap heap(config_2m("misuse", &m));
-  void* p = heap.alloc(100);
   void* q = hm_malloc(100);
   EXPECT_DEATH(hm_dma_free(q), "not memory of a DMA heap");
-  EXPECT_DEATH(hm_dma_free(static_cast<char*>(p) + 16), "not the start of an object");
+  // DMA arenas are not inherited by fork's children (MADV_DONTFORK): each death makes its heap.
   EXPECT_DEATH(
       {
+        hm::dma::Heap heap(config_2m("misuse", &m));
+        hm_dma_free(static_cast<char*>(heap.alloc(100)) + 16);
+      },
+      "not the start of an object");
+  EXPECT_DEATH(
+      {
+        hm::dma::Heap heap(config_2m("misuse", &m));
+        void* p = heap.alloc(100);
         hm_dma_free(p);
         hm_dma_free(p);
       },
       "double free");
   hm_free(q);
-  heap.free(p);
 }
 
 }  // namespace
@@ -434,6 +463,33 @@ TEST(DmaHeapPhysical, IovaIsThePhysicalAddressOfEveryByte) {
     EXPECT_EQ(hm_iova_of(p + n - 1), hm_iova_of(p) + n - 1) << "IOVA-contiguous";
     heap.free(p);
   }
+}
+
+// fork() makes a private mapping's pages copy-on-write: the parent's next write would move its
+// DMA memory to new physical pages while hm_iova_of (and the device) still use the old ones.
+// DMA arenas are not inherited, so the parent's pages stay.
+TEST(DmaHeapPhysical, AForkDoesNotMoveTheParentsDmaMemory) {
+  HM_DMA_NEED_ARENAS(res, 1);
+  hm::dma::Heap heap(config_2m("fork", nullptr));
+  auto* p = static_cast<char*>(heap.alloc(4096));
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 1, 4096);
+  std::uint64_t before = hm::pkt::test::pagemap_pa(p);
+  ASSERT_EQ(hm_iova_of(p), before);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::pause();
+    std::_Exit(0);
+  }
+  p[0] = 2;  // the parent writes while the child lives
+  void* q = heap.alloc(100);  // and the heap writes its own headers
+  EXPECT_EQ(hm::pkt::test::pagemap_pa(p), before) << "the parent's DMA page moved at the fork";
+  EXPECT_EQ(hm_iova_of(p), hm::pkt::test::pagemap_pa(p));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  heap.free(q);
+  heap.free(p);
 }
 
 TEST(DmaHeapPhysical, PacketPoolElementsInPhysicalModeTranslateToo) {
