@@ -14,6 +14,7 @@
 namespace hm::dma {
 
 DmaHeap g_heaps[kMaxHeaps];
+DmaHeap g_dead;  // never created: its index stays kMaxHeaps
 page::SpinLock g_lock;
 
 namespace {
@@ -183,6 +184,7 @@ DmaHeap* create(const hm_dma_heap_config& c) {
 
 void destroy(DmaHeap& h) {
   page::LockGuard g(g_lock);
+  if (!h.live()) return;  // destroyed already, or a stale handle (g_dead)
   // Every thread's heap for h gives its slabs to h's domain; then the arenas go, blocks and
   // all, each unmapped from the device before the OS gets it back.
   release_thread_heaps(h);

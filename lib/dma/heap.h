@@ -34,7 +34,7 @@ class DmaHeap final : public page::ArenaHooks {
   slab::NodeSlabs slabs;
   page::PageHeap pages;
   std::atomic<std::uint32_t> gen{0};  // odd while a heap lives in this slot (written under g_lock)
-  int index = 0;                      // the slot; the domain is kFirstDmaDomain + index
+  int index = kMaxHeaps;              // the slot (set at creation); the domain is kFirstDmaDomain + index
   bool debug = false;
   bool physical = false;              // IOVA = physical address (no mapper)
   hm_dma_mapper mapper{};
@@ -60,9 +60,25 @@ extern DmaHeap g_heaps[kMaxHeaps];
 // Lock order: this -> heap registry -> node -> page heap.
 extern page::SpinLock g_lock;
 
-inline DmaHeap* from(hm_dma_heap* h) { return reinterpret_cast<DmaHeap*>(h); }
-inline const DmaHeap* from(const hm_dma_heap* h) { return reinterpret_cast<const DmaHeap*>(h); }
-inline hm_dma_heap* to_c(DmaHeap* h) { return reinterpret_cast<hm_dma_heap*>(h); }
+// A handle is its slot's address with the low 16 bits of the slot's generation in its top 16
+// bits (user addresses have 47): a handle kept after its heap was destroyed names a dead
+// generation even once the slot holds another heap, and resolves to g_dead, which is never live
+// (so every call with it fails with EINVAL) and whose index is the entry every thread table
+// keeps null (so the fast paths send it to the slow ones). Generations wrap after 32768 heaps
+// in one slot.
+inline constexpr int kGenShift = 48;
+extern DmaHeap g_dead;
+inline DmaHeap* from(const hm_dma_heap* h) {
+  auto v = reinterpret_cast<std::uintptr_t>(h);
+  auto* slot = reinterpret_cast<DmaHeap*>(v & ((std::uintptr_t{1} << kGenShift) - 1));
+  if (!slot || (v >> kGenShift) != (slot->gen.load(std::memory_order_relaxed) & 0xffff)) return &g_dead;
+  return slot;
+}
+inline hm_dma_heap* to_c(DmaHeap* h) {
+  if (!h) return nullptr;
+  std::uintptr_t gen = h->gen.load(std::memory_order_relaxed) & 0xffff;
+  return reinterpret_cast<hm_dma_heap*>(reinterpret_cast<std::uintptr_t>(h) | gen << kGenShift);
+}
 // The heap whose page heap is `p`, or nullptr (the malloc's page heaps).
 DmaHeap* of_page_heap(const page::PageHeap* p);
 

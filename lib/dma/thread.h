@@ -21,8 +21,9 @@
 namespace hm::dma {
 
 struct ThreadTable {
-  slab::ThreadHeap* fast[kMaxHeaps];
-  slab::ThreadHeap* checked[kMaxHeaps];
+  // One entry more than slots: g_dead's (heap.h), which stays null.
+  slab::ThreadHeap* fast[kMaxHeaps + 1];
+  slab::ThreadHeap* checked[kMaxHeaps + 1];
   ThreadTable* all_next;   // every table ever made (destroy clears entries in all of them)
   ThreadTable* free_next;  // tables of exited threads
 };

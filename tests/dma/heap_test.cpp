@@ -324,6 +324,36 @@ TEST(DmaHeap, DestroyWithLiveBlocksInManyThreadsAndSlotsAreReused) {
   EXPECT_TRUE(f.errors.empty()) << f.errors[0];
 }
 
+// A handle kept after its heap was destroyed stays dead when the slot holds a new heap: it
+// neither allocates from the new heap nor destroys it.
+TEST(DmaHeap, AStaleHandleDoesNotReachTheNextHeapInItsSlot) {
+  HM_DMA_NEED_ARENAS(res, 1);
+  FakeMapper f;
+  hm_dma_mapper m = f.mapper();
+  auto ca = config_2m("a", &m);
+  hm_dma_heap* a = hm_dma_heap_create(&ca);
+  ASSERT_NE(a, nullptr);
+  void* pa = hm_dma_malloc(a, 100);  // the thread's fast path knows slot a now
+  ASSERT_NE(pa, nullptr);
+  hm_dma_free(pa);
+  hm_dma_heap_destroy(a);
+  auto cb = config_2m("b", &m);
+  hm_dma_heap* b = hm_dma_heap_create(&cb);
+  ASSERT_NE(b, nullptr);
+  void* pb = hm_dma_malloc(b, 100);
+  ASSERT_NE(pb, nullptr);
+  errno = 0;
+  EXPECT_EQ(hm_dma_malloc(a, 100), nullptr) << "the stale handle allocated from the slot's new heap";
+  EXPECT_EQ(errno, EINVAL);
+  hm_dma_heap_destroy(a);  // must not destroy b
+  EXPECT_NE(hm_iova_of(pb), HM_IOVA_NONE) << "the stale handle destroyed the new heap";
+  void* more = hm_dma_malloc(b, 4096);
+  EXPECT_NE(more, nullptr);
+  hm_dma_free(more);
+  hm_dma_free(pb);
+  hm_dma_heap_destroy(b);
+}
+
 TEST(DmaHeap, AFailingMapperFailsCreationCleanly) {
   HM_DMA_NEED_ARENAS(res, 1);
   FakeMapper f;
