@@ -209,6 +209,14 @@ __attribute__((noinline)) void free_slow(void* p) noexcept {
   free_large(b, p);
 }
 
+constexpr slab::Unready kUnreadyHooks{malloc_slow, free_slow};
+
+}  // namespace
+
+constinit slab::ThreadHeap g_unready{&kUnreadyHooks};
+
+namespace {
+
 bool is_pow2(std::size_t a) { return a && (a & (a - 1)) == 0; }
 
 void* aligned_impl(std::size_t align, std::size_t n) {
@@ -254,19 +262,16 @@ using namespace hm;
 using api::Block;
 
 HM_EXPORT void* hm_malloc(std::size_t n) noexcept {
-  slab::ThreadHeap* h = api::t_heap;
-  if (__builtin_expect(h != nullptr, 1)) {
-    if (__builtin_expect(n <= slab::kTableMax, 1)) return h->alloc(slab::class_of_small(n));
-    if (n <= slab::kSmallMax) return h->alloc(slab::class_of_calc(n));
-  }
+  slab::ThreadHeap* h = api::t_heap;  // never null (api/runtime.h)
+  if (__builtin_expect(n <= slab::kTableMax, 1)) return h->alloc_small(n);
+  if (n <= slab::kSmallMax) return h->alloc(slab::class_of_calc(n), n);
   return api::malloc_slow(n);
 }
 
 // A valid small object is freed inline (slab/free.h); everything else (large blocks, misuse to
-// report, checked mode, the first free of a thread) is one tail call away.
+// report, checked mode, a thread without a heap) is one tail call away.
 HM_EXPORT void hm_free(void* p) noexcept {
-  slab::ThreadHeap* h = api::t_heap;
-  if (__builtin_expect(h != nullptr, 1) && slab::free_fast(h, p)) return;
+  if (__builtin_expect(slab::free_fast(api::t_heap, p), 1)) return;
   if (p) api::free_slow(p);
 }
 

@@ -15,7 +15,7 @@
 
 namespace hm::api {
 
-__thread slab::ThreadHeap* t_heap __attribute__((tls_model("initial-exec"))) = nullptr;
+__thread slab::ThreadHeap* t_heap __attribute__((tls_model("initial-exec"))) = &g_unready;
 __thread slab::ThreadHeap* t_own_heap __attribute__((tls_model("initial-exec"))) = nullptr;
 __thread bool t_exited __attribute__((tls_model("initial-exec"))) = false;
 
@@ -33,7 +33,7 @@ bool g_show_stats = false;  // HUGEMEM_SHOW_STATS, read once at init
 // destructor allocated and so made a new heap).
 void thread_exit(void* arg) {
   auto* h = static_cast<slab::ThreadHeap*>(arg);
-  t_heap = nullptr;
+  t_heap = &g_unready;
   t_own_heap = nullptr;
   t_exited = true;
   if (auto hook = g_thread_exit_hook.load(std::memory_order_acquire)) hook();

@@ -8,9 +8,14 @@
 
 namespace hm::api {
 
+// The heap of a thread that has none (yet, or any more), and of every thread in checked and
+// secure mode: owns and allocates nothing, and hands each malloc and free to the slow paths
+// (slab::Unready).
+extern slab::ThreadHeap g_unready;
 // The calling thread's heap as the fast paths see it: initial-exec TLS, so reading it is one
-// %fs-relative load with no __tls_get_addr call that could itself allocate. It stays null in
-// checked mode (HUGEMEM_CHECK=1), which sends every call down the slow paths that check.
+// %fs-relative load with no __tls_get_addr call that could itself allocate. Never null: it is
+// g_unready until the thread has a heap, after its heap was released, and always in checked mode
+// (HUGEMEM_CHECK=1), which sends every call down the slow paths that check.
 extern __thread slab::ThreadHeap* t_heap __attribute__((tls_model("initial-exec")));
 // The calling thread's heap in both modes.
 extern __thread slab::ThreadHeap* t_own_heap __attribute__((tls_model("initial-exec")));

@@ -194,16 +194,16 @@ FreeObj* shuffle(Slab* s, FreeObj* p) {
   FreeObj* prev = nullptr;
   FreeObj* x = s->free;
   for (unsigned i = 0; i < r; ++i) {
-    FreeObj* n = slab::decode(x->link, x);
+    FreeObj* n = slab::decode(x->link, s);
     if (n && !s->contains_object(n)) slab::report_corrupted_freelist(x, s);
     if (!n) break;
     prev = x;
     x = n;
   }
-  FreeObj* next = slab::decode(x->link, x);
+  FreeObj* next = slab::decode(x->link, s);
   if (next && !s->contains_object(next)) slab::report_corrupted_freelist(x, s);
-  p->link = slab::encode(next, p);
-  if (prev) prev->link = slab::encode(p, prev);
+  p->link = slab::encode(next, s);
+  if (prev) prev->link = slab::encode(p, s);
   else s->free = p;
   x->link = 0;
   return x;

@@ -1,5 +1,5 @@
 // Secure mode (HUGEMEM_SECURE=1, or the default with -DHUGEMEM_SECURE_DEFAULT=ON): every call
-// takes the checked slow paths (t_heap stays null, as in checked mode, whose fill-on-free and
+// takes the checked slow paths (t_heap stays the unready heap, as in checked mode, whose fill-on-free and
 // verify-on-reuse it includes), and on top of them:
 //  - a canary after every small object: the last 8 bytes of its slot hold the requested size,
 //    encoded with a random key and the slot's address, and the bytes between the request and

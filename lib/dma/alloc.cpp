@@ -148,8 +148,8 @@ HM_EXPORT void* hm_dma_malloc(hm_dma_heap* heap, std::size_t n) noexcept {
   dma::DmaHeap& h = *dma::from(heap);
   slab::ThreadHeap* th = dma::fast_heap(static_cast<unsigned>(h.index));
   if (__builtin_expect(th != nullptr, 1)) {
-    if (__builtin_expect(n <= slab::kTableMax, 1)) return th->alloc(slab::class_of_small(n));
-    if (n <= slab::kSmallMax) return th->alloc(slab::class_of_calc(n));
+    if (__builtin_expect(n <= slab::kTableMax, 1)) return th->alloc_small(n);
+    if (n <= slab::kSmallMax) return th->alloc(slab::class_of_calc(n), n);
   }
   return dma::alloc_slow(h, n, 1, nullptr);
 }

@@ -10,7 +10,8 @@ namespace hm::slab {
 
 inline Slab* slab_of(const void* p) { return reinterpret_cast<Slab*>(page::slab_base_of(p)); }
 
-// h is the calling thread's own heap (never the orphan).
+// h is the calling thread's heap as api::t_heap gives it: its own, or the unready heap (never
+// the orphan).
 inline bool free_fast(ThreadHeap* h, void* p) {
   // Unhardened builds skip the object-start check that makes the masked lookup safe.
   if (!kHardened && (reinterpret_cast<std::uintptr_t>(p) >> page::kUserAddressBits)) return false;

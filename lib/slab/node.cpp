@@ -50,7 +50,7 @@ Slab* NodeSlabs::notice_locked(Slab* s, FreeObj* p, ThreadHeap* by) {
   page::LockGuard g(lock_);
   std::uintptr_t r = s->remote.load(std::memory_order_relaxed);
   do {
-    p->link = encode(list_head(r), p);
+    p->link = encode(list_head(r), s);
   } while (!s->remote.compare_exchange_weak(r, pushed(r & ~kNotify, p), std::memory_order_acq_rel,
                                             std::memory_order_relaxed));
   if (!(r & kNotify)) return nullptr;  // disarmed meanwhile, or another notice came first: a plain push
@@ -167,7 +167,7 @@ void NodeSlabs::abandon(ThreadHeap* h) {
     for (Slab* s = h->pending.exchange(nullptr, std::memory_order_relaxed); s; s = s->pending_next) s->queued = false;
     for (int c = 0; c < kClasses; ++c) {
       if (h->active[c] != &g_empty_slab) give(h->active[c]);
-      h->active[c] = &g_empty_slab;
+      h->set_active(c, &g_empty_slab);
       while (Slab* s = h->partial[c].pop()) give(s);
       while (Slab* s = h->full[c].pop()) give(s);
     }

@@ -29,15 +29,26 @@ constexpr int class_of_calc(std::size_t n) {
 
 // Requests up to kTableMax find their class in one table load.
 inline constexpr std::size_t kTableMax = 1024;
+// The classes the table reaches.
+inline constexpr int kTableClasses = class_of_calc(kTableMax) + 1;
 struct ClassTable {
   std::uint32_t size[kClasses];
   std::uint8_t small[kTableMax / 8 + 1];  // class of n for n <= kTableMax, indexed by (n + 7) / 8
-  constexpr ClassTable() : size(), small() {
+  // The indices of `small` holding class c (contiguous: classes grow with n).
+  std::uint8_t first_index[kTableClasses];
+  std::uint8_t last_index[kTableClasses];
+  constexpr ClassTable() : size(), small(), first_index(), last_index() {
     for (int c = 0; c < kClasses; ++c) size[c] = static_cast<std::uint32_t>(class_size_calc(c));
-    for (std::size_t i = 0; i <= kTableMax / 8; ++i) small[i] = static_cast<std::uint8_t>(class_of_calc(i * 8));
+    for (std::size_t i = 0; i <= kTableMax / 8; ++i) {
+      int c = class_of_calc(i * 8);
+      small[i] = static_cast<std::uint8_t>(c);
+      if (i == 0 || small[i - 1] != c) first_index[c] = static_cast<std::uint8_t>(i);
+      last_index[c] = static_cast<std::uint8_t>(i);
+    }
   }
 };
 inline constexpr ClassTable kClassTable{};
+static_assert(kTableMax / 8 <= 255, "table indices fit a byte");
 static_assert(class_size_calc(kClasses - 1) == kSmallMax);
 static_assert(kClasses <= 255, "a class fits the page descriptor's tag byte");
 

@@ -1,5 +1,6 @@
 #include "slab/slab.h"
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -15,14 +16,39 @@ std::uintptr_t g_link_key = 0x5bd1e9955bd1e995ull;  // replaced by a random key 
 bool g_checked = false;
 bool g_fill_domain[page::kMaxDomains] = {};
 
+namespace {
+
+// The inverse of an odd d modulo 2^64 (Newton's iteration: each step doubles the correct bits,
+// and d itself is correct to 3 bits since d * d == 1 mod 8).
+constexpr std::uint64_t inverse_of_odd(std::uint64_t d) {
+  std::uint64_t x = d;
+  for (int i = 0; i < 5; ++i) x *= 2 - d * x;
+  return x;
+}
+static_assert(inverse_of_odd(5) * 5 == 1 && inverse_of_odd(0xffffffffffffffffull) * 0xffffffffffffffffull == 1);
+
+// A slab's link key: the process key mixed with the slab's address (a finaliser that spreads
+// every input bit), so that two slabs never share a key and a key read off one slab is not the
+// process key.
+std::uintptr_t slab_key(const void* base) {
+  std::uint64_t x = g_link_key ^ reinterpret_cast<std::uintptr_t>(base);
+  x = (x ^ (x >> 33)) * 0xff51afd7ed558ccdull;
+  x = (x ^ (x >> 33)) * 0xc4ceb9fe1a85ec53ull;
+  return x ^ (x >> 33);
+}
+
+}  // namespace
+
 Slab* format_slab(void* base, std::size_t pages, int c, int node) {
   auto* s = new (base) Slab{};
   std::size_t offset = slab_offset(c);
   s->pages = static_cast<std::uint16_t>(pages);
   s->size = static_cast<std::uint32_t>(class_size(c));
-  s->capacity = static_cast<std::uint32_t>((pages * os::kPageSize - offset) / s->size);
-  s->span = s->capacity * s->size;
-  s->div_magic = UINT64_MAX / s->size + 1;
+  s->capacity = (pages * os::kPageSize - offset) / s->size;
+  s->span = static_cast<std::uint32_t>(s->capacity * s->size);
+  s->shift = static_cast<std::uint8_t>(std::countr_zero(s->size));
+  s->inverse = inverse_of_odd(s->size >> s->shift);
+  s->key = slab_key(base);
   s->begin = static_cast<char*>(base) + offset;
   s->fresh = s->begin;
   s->cls = static_cast<std::uint8_t>(c);
@@ -45,7 +71,7 @@ bool extend(Slab* s) {
     if (g_checked || (s->node < page::kMaxDomains && g_fill_domain[s->node])) std::memset(obj + sizeof(FreeObj), kFreeFill, s->size - sizeof(FreeObj));
     obj += s->size;
     bool last = obj >= stop || obj == end;
-    o->link = encode(last ? s->free : reinterpret_cast<FreeObj*>(obj), o);
+    o->link = encode(last ? s->free : reinterpret_cast<FreeObj*>(obj), s);
     if (last) break;
   }
   s->fresh = obj;
@@ -64,11 +90,11 @@ std::size_t take_list(Slab* s, std::uintptr_t r) {
   }
   std::size_t n = 1;
   FreeObj* tail = head;
-  for (FreeObj* next; (next = decode(tail->link, tail)) != nullptr; tail = next, ++n) {
+  for (FreeObj* next; (next = decode(tail->link, s)) != nullptr; tail = next, ++n) {
     if (!s->contains_object(next) || n >= length) report_corrupted_freelist(tail, s);
   }
   if (n != length) report_corrupted_freelist(tail, s);
-  tail->link = encode(s->free, tail);
+  tail->link = encode(s->free, s);
   s->free = head;
   s->used -= static_cast<std::uint32_t>(n);
   return n;

@@ -45,6 +45,7 @@
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 
@@ -84,37 +85,43 @@ inline std::uintptr_t pushed(std::uintptr_t list, const void* p) {
 inline FreeObj* list_head(std::uintptr_t r) { return reinterpret_cast<FreeObj*>(r & kHeadMask & ~kNotify); }
 inline std::size_t list_length(std::uintptr_t r) { return r >> kLengthShift; }
 
-// Three cache lines, by who writes them: other threads read line 0 (to validate a free and find
-// the owner) while the owner writes line 1 on every malloc and free, and they write line 2.
-// Keeping them apart means a remote free does not miss on the owner's freelist updates and the
-// owner's fast path does not miss on remote pushes.
+// Three cache lines, by who writes them: every malloc and free reads line 0 (to validate an
+// object, decode a link and find the owner); the owner writes line 1 on every malloc and free;
+// other threads write line 2. Keeping them apart means a remote free does not miss on the
+// owner's freelist updates and the owner's fast path does not miss on remote pushes.
 struct alignas(64) Slab {
-  // ---- line 0: read by every free; written only on slow paths (list moves, ownership) ----
-  char* begin;          // first object
-  std::uint32_t span;   // capacity * size
-  std::uint32_t size;
-  std::uint64_t div_magic;  // ceil(2^64 / size): offset % size == 0 <=> offset * div_magic < div_magic
+  // ---- line 0: read by every malloc and free; written when formatted, `owner` and `queued`
+  //      on ownership changes and notices (slow paths) ----
+  char* begin;               // first object
+  std::uint64_t inverse;     // the inverse of size's odd part, modulo 2^64 (contains_object)
+  std::uintptr_t key;        // freelist links are stored xor this (encode), random per slab
+  std::uint64_t capacity;    // objects
   std::atomic<ThreadHeap*> owner;
+  std::uint32_t span;        // capacity * size
+  std::uint32_t size;
+  std::uint8_t shift;        // trailing zero bits of size (>= 4: every class is a multiple of 16)
+  std::uint8_t cls;
+  std::uint8_t node;
+  bool queued;               // on its owner's pending list (N's lock)
+  std::uint16_t pages;       // the slab's length in pages
+  // ---- line 1: the owner's, written by every local malloc and free ----
+  alignas(64) FreeObj* free;  // local freelist head (decoded pointer)
+  std::uint32_t used;   // objects not on `free` (handed out, or on `remote` not yet collected)
+  SlabState state;
   char* fresh;          // objects from here to begin + span were never handed out (lazy format)
   Slab* prev;           // list links: the owner's lists, or N's partial list
   Slab* next;
-  std::uint16_t pages;  // the slab's length in pages
-  std::uint8_t cls;
-  SlabState state;
-  std::uint8_t node;
-  bool queued;          // on its owner's pending list (N's lock)
-  // ---- line 1: the owner's freelist, written by every local malloc and free ----
-  alignas(64) FreeObj* free;  // local freelist head (decoded pointer)
-  std::uint32_t used;   // objects not on `free` (handed out, or on `remote` not yet collected)
-  std::uint32_t capacity;
   // ---- line 2: what other threads write ----
   alignas(64) std::atomic<std::uintptr_t> remote;
   Slab* pending_next;   // link on the owner's pending list (N's lock)
 
+  // Whether p is the start of one of the slab's objects. With size = 2^shift * odd, the map
+  // off -> rotr(off * inverse, shift) is a bijection of 64-bit words that sends off = i * size
+  // to i, so exactly the object starts land below capacity: one multiply, one rotate, one
+  // compare, whatever p is (Granlund and Montgomery's divisibility test, with the range folded in).
   bool contains_object(const void* p) const {
-    std::uintptr_t off = reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(begin);
-    // Divisibility by multiplication (Lemire, Kaser, Kurz 2019), exact for 32-bit offsets.
-    return off < span && off * div_magic < div_magic;
+    std::uint64_t off = reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(begin);
+    return std::rotr(off * inverse, shift) < capacity;
   }
   bool in_span(const void* p) const {
     return static_cast<std::uintptr_t>(static_cast<const char*>(p) - begin) < span;
@@ -124,22 +131,25 @@ struct alignas(64) Slab {
 static_assert(sizeof(Slab) <= kSlabHeader);
 static_assert(offsetof(Slab, free) == 64 && offsetof(Slab, remote) == 128, "one cache line per writer");
 
-extern std::uintptr_t g_link_key;  // random per process, set at init
+extern std::uintptr_t g_link_key;  // random per process, set at init; each slab's key derives from it
 
-inline std::uintptr_t encode(const FreeObj* next, const void* slot) {
+// A link is the next object's address xor the slab's key: a stray write into a free object
+// decodes to an address that fails the object-start check of the pop (ThreadHeap::alloc), and
+// a live object's first word decodes as a link only by chance (probability ~ span / 2^64).
+inline std::uintptr_t encode(const FreeObj* next, const Slab* s) {
   if constexpr (!kHardened) return reinterpret_cast<std::uintptr_t>(next);
-  return reinterpret_cast<std::uintptr_t>(next) ^ g_link_key ^ (reinterpret_cast<std::uintptr_t>(slot) >> 4);
+  return reinterpret_cast<std::uintptr_t>(next) ^ s->key;
 }
-inline FreeObj* decode(std::uintptr_t link, const void* slot) {
+inline FreeObj* decode(std::uintptr_t link, const Slab* s) {
   if constexpr (!kHardened) return reinterpret_cast<FreeObj*>(link);
-  return reinterpret_cast<FreeObj*>(link ^ g_link_key ^ (reinterpret_cast<std::uintptr_t>(slot) >> 4));
+  return reinterpret_cast<FreeObj*>(link ^ s->key);
 }
-// Whether p's first word decodes as a freelist link of slab s (end of list or an object in s):
+// Whether p's first word decodes as a freelist link of slab s (end of list or an address in s):
 // true for every free object, and for a live one only if its data happens to equal an encoded
-// link, which needs the random key (probability ~ span / 2^64).
+// link, which needs the slab's random key.
 inline bool looks_free(const Slab* s, const FreeObj* p) {
   if constexpr (!kHardened) return false;
-  FreeObj* n = decode(p->link, p);
+  FreeObj* n = decode(p->link, s);
   return !n || s->in_span(n);
 }
 

@@ -54,14 +54,16 @@ void count_large(ThreadHeap* h, std::int64_t by) {
   else h->large_bytes += by;
 }
 
-void* ThreadHeap::alloc_refill(int c) noexcept {
+void* ThreadHeap::alloc_refill(std::size_t n) noexcept {
+  if (__builtin_expect(unready != nullptr, 0)) return unready->alloc(n);
+  int c = class_of(n);
   for (;;) {
     Slab* s = active[c];
-    if (s->free) return alloc(c);
+    if (s->free) return alloc(c, n);
     if (s != &g_empty_slab) {
       if (collect_remote(s) || extend(s)) continue;
       if (!retire_full(s)) continue;  // a remote free arrived while retiring: collect it
-      active[c] = &g_empty_slab;
+      set_active(c, &g_empty_slab);
     }
     page::PageHeap::of_node(node).tick();  // a program of small objects calls the page heap rarely
     drain_pending();
@@ -70,7 +72,7 @@ void* ThreadHeap::alloc_refill(int c) noexcept {
     if (!next) next = new_slab(c, node, this);
     if (!next) return nullptr;  // errno is ENOMEM from the page layer
     next->state = SlabState::Active;
-    active[c] = next;
+    set_active(c, next);
   }
 }
 
@@ -85,11 +87,14 @@ bool ThreadHeap::retire_full(Slab* s) {
   return true;
 }
 
-void* ThreadHeap::corrupted_freelist(FreeObj* p, Slab* s) noexcept { report_corrupted_freelist(p, s); }
+void* ThreadHeap::pop_last(Slab* s, FreeObj* p, FreeObj* next) noexcept {
+  if (next) report_corrupted_freelist(p, s);
+  return take(s, p, next);
+}
 
 void ThreadHeap::release_empty(Slab* s) { NodeSlabs::of(s->node).put_empty(s, this); }
 
-void ThreadHeap::local_free_slow(Slab* s) noexcept {
+void ThreadHeap::local_free_inactive(Slab* s) noexcept {
   if (s->state == SlabState::Full) {
     full[s->cls].remove(s);
     s->state = SlabState::Partial;
@@ -107,10 +112,11 @@ void ThreadHeap::local_free_slow(Slab* s) noexcept {
 }
 
 void ThreadHeap::remote_free(Slab* s, FreeObj* p, ThreadHeap* by) noexcept {
+  if (__builtin_expect(by->unready != nullptr, 0)) return by->unready->free(p);
   std::uintptr_t r = s->remote.load(std::memory_order_relaxed);
   for (;;) {
     if (r & kNotify) return NodeSlabs::of(s->node).notice_free(s, p, by);
-    p->link = encode(list_head(r), p);
+    p->link = encode(list_head(r), s);
     if (s->remote.compare_exchange_weak(r, pushed(r, p), std::memory_order_release,
                                         std::memory_order_relaxed))
       return;
@@ -163,7 +169,6 @@ ThreadHeap* acquire_heap(int node) {
       void* mem = carve_heap(node);
       if (!mem) return nullptr;  // errno is ENOMEM from the page layer
       h = new (mem) ThreadHeap;
-      for (Slab*& s : h->active) s = &g_empty_slab;
       h->all_next = g_all;
       g_all = h;
     }

@@ -19,11 +19,28 @@ namespace hm::slab {
 extern bool g_checked;
 inline constexpr unsigned char kFreeFill = 0xDF;
 
+// The active slab of a class nothing was allocated from yet: no free object, capacity 0.
+extern Slab g_empty_slab;
+
 // Partial slabs a thread keeps per class before it hands empty ones back to its node.
 inline constexpr std::size_t kKeepPartial = 4;
 
+// A thread heap that owns nothing and allocates nothing: what a thread's fast paths read before
+// it has a heap of its own, after it released it, and always in checked and secure mode. Its
+// slabs are all the empty sentinel, so its malloc reaches alloc_refill, and it owns no slab, so
+// its free reaches remote_free; both then hand the call to the hooks below (the api layer's
+// slow paths). The fast paths so need no test of their own for "no heap".
+struct Unready {
+  void* (*alloc)(std::size_t n) noexcept;
+  void (*free)(void* p) noexcept;
+};
+
 struct ThreadHeap {
+  // by_size[(n + 7) / 8] is active[class_of_small(n)] for n <= kTableMax: malloc's fast path
+  // reaches its slab in one load, with no class lookup. set_active keeps the two in step.
+  Slab* by_size[kTableMax / 8 + 1];
   Slab* active[kClasses];   // never null: the empty sentinel until the first refill
+  const Unready* unready = nullptr;  // set only on unready heaps (above)
   // Large and direct bytes allocated minus freed (statistics; small objects are counted from
   // the slabs themselves, so the fast paths keep no counter). Written by the heap's thread
   // alone with plain stores, except the orphan heap's, which is shared (atomic).
@@ -39,20 +56,22 @@ struct ThreadHeap {
   ThreadHeap* all_next = nullptr;   // every heap ever made (statistics, fork, trim)
   ThreadHeap* free_next = nullptr;  // heaps of exited threads, for reuse
 
-  void* alloc(int c) {
-    Slab* s = active[c];
-    FreeObj* p = s->free;
-    if (__builtin_expect(p != nullptr, 1)) {
-      FreeObj* n = decode(p->link, p);
-      // The popped link must be an object start of this slab (or end the list): an overflow
-      // into a free object is caught before the bad address is handed out.
-      if (kHardened && __builtin_expect(!s->contains_object(n), 0) && n) return corrupted_freelist(p, s);
-      s->free = n;
-      ++s->used;
-      if (kHardened) p->link = 0;  // a live object must not look free (looks_free) even if never written
-      return p;
-    }
-    return alloc_refill(c);
+  // A heap whose every class has the empty sentinel as its active slab.
+  constexpr ThreadHeap() : ThreadHeap(nullptr) {}
+  constexpr explicit ThreadHeap(const Unready* u) : by_size(), active(), unready(u) {
+    for (Slab*& s : by_size) s = &g_empty_slab;
+    for (Slab*& s : active) s = &g_empty_slab;
+  }
+
+  // malloc's fast path, for n <= kTableMax.
+  void* alloc_small(std::size_t n) { return pop(by_size[(n + 7) >> 3], n); }
+  // An object of class c (n: the request, which only an unready heap looks at).
+  void* alloc(int c, std::size_t n) { return pop(active[c], n); }
+  void* alloc(int c) { return alloc(c, class_size(c)); }
+  void set_active(int c, Slab* s) {
+    active[c] = s;
+    if (c < kTableClasses)
+      for (std::size_t i = kClassTable.first_index[c]; i <= kClassTable.last_index[c]; ++i) by_size[i] = s;
   }
 
   // Frees p, an object of slab s, already validated as an object start.
@@ -62,21 +81,21 @@ struct ThreadHeap {
     remote_free(s, p, this);
   }
   void local_free(Slab* s, FreeObj* p) {
-    p->link = encode(s->free, p);
+    p->link = encode(s->free, s);
     s->free = p;
     --s->used;
-    if (__builtin_expect(s->state != SlabState::Active, 0) && (s->used == 0 || s->state == SlabState::Full))
-      local_free_slow(s);
+    if (__builtin_expect(s->state != SlabState::Active, 0)) local_free_inactive(s);
   }
 
-  void* alloc_refill(int c) noexcept;
-  // Reports the corrupted link of p and aborts. Declared returning (not [[noreturn]]) so that the
-  // fast path reaches it by a tail jump and needs no stack frame of its own.
-  static void* corrupted_freelist(FreeObj* p, Slab* s) noexcept;
-  void local_free_slow(Slab* s) noexcept;
-  // A free into a slab `by` (the calling thread's heap, or the orphan) does not own: lock-free
-  // push onto s->remote, or a notice under the node's lock when s is armed, which may hand a
-  // node-owned slab to `by` (NodeSlabs::notice_free).
+  // The object of class class_of(n) after a refill when s, the active slab, has none free.
+  void* alloc_refill(std::size_t n) noexcept;
+  // After a local free into a slab that is not the active one: a full slab becomes partial, an
+  // empty one may go to the node.
+  void local_free_inactive(Slab* s) noexcept;
+  // A free into a slab `by` (the calling thread's heap, the orphan, or an unready heap) does not
+  // own: lock-free push onto s->remote, or a notice under the node's lock when s is armed, which
+  // may hand a node-owned slab to `by` (NodeSlabs::notice_free). An unready `by` hands p to its
+  // free hook instead.
   static void remote_free(Slab* s, FreeObj* p, ThreadHeap* by) noexcept;
   // Takes the slabs that received notices back onto the partial lists.
   void drain_pending();
@@ -85,6 +104,26 @@ struct ThreadHeap {
   void abandon_all();
 
  private:
+  void* pop(Slab* s, std::size_t n) {
+    FreeObj* p = s->free;
+    if (__builtin_expect(p != nullptr, 1)) {
+      FreeObj* next = decode(p->link, s);
+      // The popped link must be an object start of this slab (or end the list): an overflow
+      // into a free object is caught before the bad address is handed out.
+      if (kHardened && __builtin_expect(!s->contains_object(next), 0)) return pop_last(s, p, next);
+      return take(s, p, next);
+    }
+    return alloc_refill(n);
+  }
+  static void* take(Slab* s, FreeObj* p, FreeObj* next) {
+    s->free = next;
+    ++s->used;
+    if (kHardened) p->link = 0;  // a live object must not look free (looks_free) even if never written
+    return p;
+  }
+  // The pop of p whose link is not an object start: the list's last object (next null), or a
+  // corrupted link, reported. Out of line, so the fast path holds no test for the list's end.
+  static void* pop_last(Slab* s, FreeObj* p, FreeObj* next) noexcept;
   bool retire_full(Slab* s);
   void release_empty(Slab* s);
 };
@@ -95,7 +134,6 @@ void count_large(ThreadHeap* h, std::int64_t by);
 void fill_freed(const Slab* s, FreeObj* p);
 void verify_freed(const Slab* s, FreeObj* p);
 
-extern Slab g_empty_slab;
 // Frees of threads whose heap was released (a thread's last frees, after its destructors) or
 // that could not get one: owns no slab, so every free through it is a remote free.
 extern ThreadHeap g_orphan;

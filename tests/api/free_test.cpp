@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "family.h"
@@ -48,6 +49,28 @@ TEST(SUITE(Free), EveryFormReleasesEveryKindOfBlock) {
         F.free(again);
       }
     }
+  }
+}
+
+// A thread's first call may be a free (of objects another thread allocated): its fast path then
+// runs on the unready heap, which hands the free to the slow path; nothing is lost and the
+// thread can allocate afterwards.
+TEST(SUITE(Free), AThreadsFirstCallMayBeAFree) {
+  std::vector<void*> blocks;
+  for (int round = 0; round < 3; ++round)
+    for (std::size_t n : kSizes) blocks.push_back(F.malloc(n));
+  std::thread([&] {
+    for (void* p : blocks) F.free(p);
+    void* p = F.malloc(100);
+    ASSERT_NE(p, nullptr);
+    std::memset(p, 1, 100);
+    F.free(p);
+  }).join();
+  for (std::size_t n : kSizes) {
+    void* p = F.malloc(n);
+    ASSERT_NE(p, nullptr);
+    std::memset(p, 2, n);
+    F.free(p);
   }
 }
 

@@ -9,10 +9,7 @@
 
 #include "hugemem/hugemem.h"
 #include "report.h"
-
-namespace hm::slab {
-extern std::uintptr_t g_link_key;  // the freelist key (slab.h); an attacker who leaked it
-}
+#include "slab/free.h"
 
 namespace {
 
@@ -108,11 +105,12 @@ TEST_F(Hardening, ForgedInteriorLinkIsCaught) {
         } while (q != p + kSize);
         char* target = p + 8;  // interior of a live object
         hm_free(q);
-        auto link = reinterpret_cast<std::uintptr_t>(target) ^ hm::slab::g_link_key ^ (reinterpret_cast<std::uintptr_t>(q) >> 4);
+        std::uintptr_t key = hm::slab::slab_of(q)->key;  // the slab's link key, as an attacker who leaked it
+        auto link = reinterpret_cast<std::uintptr_t>(target) ^ key;
         std::memcpy(q, &link, sizeof link);  // the overflow from p into q's link
         // ... and p's own data (the attacker's) makes the target end the list, so that it
         // would be handed out without another link being decoded.
-        auto end = hm::slab::g_link_key ^ (reinterpret_cast<std::uintptr_t>(target) >> 4);
+        auto end = key;
         std::memcpy(target, &end, sizeof end);
         void* a = hm_malloc(kSize);
         void* b = hm_malloc(kSize);

@@ -100,7 +100,7 @@ TEST(NoticeWindow, ANoticeQueuedBeforeAnExitDoesNotSilenceTheNextOwner) {
   EXPECT_EQ(b->pending.load(), nullptr);
   // b adopts s, fills it, retires it; the next remote free must reach b.
   ASSERT_EQ(NodeSlabs::of(0).take(kClass, b), s) << "the last slab the node listed is adopted first";
-  b->active[kClass] = s;
+  b->set_active(kClass, s);
   objs[0] = b->alloc(kClass);
   ASSERT_EQ(s->free, nullptr);
   void* next = b->alloc(kClass);  // retires s, armed
@@ -160,7 +160,7 @@ struct Model {
 
   static std::size_t walk(Slab* s, FreeObj* head, std::set<void*>& seen) {
     std::size_t n = 0;
-    for (FreeObj* p = head; p; p = decode(p->link, p)) {
+    for (FreeObj* p = head; p; p = decode(p->link, s)) {
       EXPECT_TRUE(s->contains_object(p)) << "a list leaves its slab";
       EXPECT_TRUE(seen.insert(p).second) << "an object is on two lists (or twice on one)";
       if (++n > s->capacity) break;

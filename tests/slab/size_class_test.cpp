@@ -2,8 +2,12 @@
 // and the internal waste stays within the stated bounds (the mean is reported as a property).
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <vector>
+
 #include "slab/size_class.h"
 #include "slab/slab.h"
+#include "slab/thread_heap.h"
 
 namespace {
 
@@ -58,6 +62,37 @@ TEST(SizeClasses, SlabsHoldSeveralObjectsAndTheHeader) {
     EXPECT_GE(objects, 7u) << "class " << class_size(c);
     EXPECT_GE(slab_offset(c), sizeof(Slab));
   }
+}
+
+// contains_object is one multiply, rotate and compare: it must say yes exactly at the object
+// starts, for every class and slab length, and no at every other address near or far.
+TEST(SlabGeometry, TheObjectStartCheckAcceptsExactlyTheObjectStarts) {
+  std::vector<std::uint64_t> far = {0, 1, 16, 0x7fffffffffffull, 0x800000000000ull, ~0ull, ~0ull - 15};
+  for (int c = 0; c < kClasses; ++c) {
+    for (std::size_t pages : {slab_pages(c, 0), full_slab_pages(c)}) {
+      // Only the header is written: the slab's memory is a buffer of its length.
+      std::vector<std::uint64_t> mem(pages * 4096 / 8);
+      Slab* s = format_slab(mem.data(), pages, c, 0);
+      ASSERT_EQ(s->capacity, (pages * 4096 - slab_offset(c)) / class_size(c));
+      for (std::int64_t off = -4096; off < static_cast<std::int64_t>(s->span) + 4096; ++off) {
+        bool start = off >= 0 && off < static_cast<std::int64_t>(s->span) && off % class_size(c) == 0;
+        ASSERT_EQ(s->contains_object(s->begin + off), start) << "class " << c << " offset " << off;
+      }
+      for (std::uint64_t a : far) EXPECT_FALSE(s->contains_object(reinterpret_cast<void*>(a))) << a;
+    }
+  }
+}
+
+// malloc's fast path finds its slab by size (ThreadHeap::by_size): every table entry must name
+// the active slab of the class the size belongs to.
+TEST(SlabGeometry, TheBySizeTableFollowsEachClassesActiveSlab) {
+  static ThreadHeap h;
+  static Slab fake[kTableClasses];
+  for (int c = 0; c < kTableClasses; ++c) h.set_active(c, &fake[c]);
+  for (std::size_t n = 0; n <= kTableMax; ++n) ASSERT_EQ(h.by_size[(n + 7) >> 3], &fake[class_of(n)]) << n;
+  h.set_active(3, &g_empty_slab);
+  for (std::size_t n = 0; n <= kTableMax; ++n)
+    ASSERT_EQ(h.by_size[(n + 7) >> 3], class_of(n) == 3 ? &g_empty_slab : &fake[class_of(n)]) << n;
 }
 
 }  // namespace

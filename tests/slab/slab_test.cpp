@@ -91,9 +91,9 @@ TEST_F(Slabs, ARemoteListWhoseLengthDisagreesWithItsLinksIsReported) {
   b_->free(s, static_cast<FreeObj*>(p));
   b_->free(s, static_cast<FreeObj*>(q));
   // A stray write ends q's link early: q -> (end) instead of q -> p.
-  static_cast<FreeObj*>(q)->link = encode(nullptr, q);
+  static_cast<FreeObj*>(q)->link = encode(nullptr, s);
   EXPECT_DEATH(collect_remote(s), "hugemem: corrupted freelist");
-  static_cast<FreeObj*>(q)->link = encode(static_cast<FreeObj*>(p), q);  // repaired for the teardown
+  static_cast<FreeObj*>(q)->link = encode(static_cast<FreeObj*>(p), s);  // repaired for the teardown
   EXPECT_EQ(collect_remote(s), 2u);
 }
 
@@ -137,7 +137,7 @@ TEST_F(Slabs, AnExitingThreadsSlabsAreAdoptedNotLeaked) {
   EXPECT_EQ(s->used, s->capacity - 1);
   for (std::size_t i = 1; i < objs.size(); ++i) b_->free(s, static_cast<FreeObj*>(objs[i]));
   EXPECT_EQ(s->used, 0u);
-  b_->active[kClass] = s;
+  b_->set_active(kClass, s);
   s->state = SlabState::Active;
 }
 
