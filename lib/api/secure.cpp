@@ -190,18 +190,18 @@ unsigned next_rand() {
 // place). Only the owner's local freelist is touched, by its owner.
 FreeObj* shuffle(Slab* s, FreeObj* p) {
   unsigned r = next_rand() & 3;
-  if (r == 0 || !s->free) return p;
+  if (r == 0 || !s->has_free()) return p;
   FreeObj* prev = nullptr;
   FreeObj* x = s->free;
   for (unsigned i = 0; i < r; ++i) {
     FreeObj* n = slab::decode(x->link, s);
-    if (n && !s->contains_object(n)) slab::report_corrupted_freelist(x, s);
-    if (!n) break;
+    if (n != s->end && !s->contains_object(n)) slab::report_corrupted_freelist(x, s);
+    if (n == s->end) break;
     prev = x;
     x = n;
   }
   FreeObj* next = slab::decode(x->link, s);
-  if (next && !s->contains_object(next)) slab::report_corrupted_freelist(x, s);
+  if (next != s->end && !s->contains_object(next)) slab::report_corrupted_freelist(x, s);
   p->link = slab::encode(next, s);
   if (prev) prev->link = slab::encode(p, s);
   else s->free = p;

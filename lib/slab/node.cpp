@@ -50,7 +50,7 @@ Slab* NodeSlabs::notice_locked(Slab* s, FreeObj* p, ThreadHeap* by) {
   page::LockGuard g(lock_);
   std::uintptr_t r = s->remote.load(std::memory_order_relaxed);
   do {
-    p->link = encode(list_head(r), s);
+    p->link = encode(push_link(r, s->end), s);
   } while (!s->remote.compare_exchange_weak(r, pushed(r & ~kNotify, p), std::memory_order_acq_rel,
                                             std::memory_order_relaxed));
   if (!(r & kNotify)) return nullptr;  // disarmed meanwhile, or another notice came first: a plain push
@@ -145,7 +145,7 @@ bool NodeSlabs::give_to_node_locked(Slab* s) {
   std::uintptr_t r = s->remote.exchange(kNotify, std::memory_order_acq_rel);
   if (r > kNotify) take_list(s, r);
   if (s->used == 0) return keep_or_doom_locked(s);
-  if (s->free || s->fresh != s->begin + s->span) {
+  if (s->has_free() || s->fresh != s->begin + s->span) {
     s->state = SlabState::NodePartial;
     partial_[s->cls].push(s);
   } else {

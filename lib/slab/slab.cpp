@@ -45,11 +45,13 @@ Slab* format_slab(void* base, std::size_t pages, int c, int node) {
   s->pages = static_cast<std::uint16_t>(pages);
   s->size = static_cast<std::uint32_t>(class_size(c));
   s->capacity = (pages * os::kPageSize - offset) / s->size;
-  s->span = static_cast<std::uint32_t>(s->capacity * s->size);
+  s->span = s->capacity * s->size;
   s->shift = static_cast<std::uint8_t>(std::countr_zero(s->size));
   s->inverse = inverse_of_odd(s->size >> s->shift);
   s->key = slab_key(base);
   s->begin = static_cast<char*>(base) + offset;
+  s->end = reinterpret_cast<FreeObj*>(s->begin + s->span);
+  s->free = s->end;
   s->fresh = s->begin;
   s->cls = static_cast<std::uint8_t>(c);
   s->node = static_cast<std::uint8_t>(node);
@@ -83,14 +85,14 @@ std::size_t take_list(Slab* s, std::uintptr_t r) {
   FreeObj* head = list_head(r);
   std::size_t length = list_length(r);
   // Checked mode walks always: its pops verify fills, not links.
-  if (!s->free && !g_checked) {
+  if (!s->has_free() && !g_checked) {
     s->free = head;
     s->used -= static_cast<std::uint32_t>(length);
     return length;
   }
   std::size_t n = 1;
   FreeObj* tail = head;
-  for (FreeObj* next; (next = decode(tail->link, s)) != nullptr; tail = next, ++n) {
+  for (FreeObj* next; (next = decode(tail->link, s)) != s->end; tail = next, ++n) {
     if (!s->contains_object(next) || n >= length) report_corrupted_freelist(tail, s);
   }
   if (n != length) report_corrupted_freelist(tail, s);

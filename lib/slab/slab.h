@@ -83,6 +83,11 @@ inline std::uintptr_t pushed(std::uintptr_t list, const void* p) {
   return (((list >> kLengthShift) + 1) << kLengthShift) | reinterpret_cast<std::uintptr_t>(p);
 }
 inline FreeObj* list_head(std::uintptr_t r) { return reinterpret_cast<FreeObj*>(r & kHeadMask & ~kNotify); }
+// What a remote push links p to: R's list, or the slab's end when R has none (`end`, below).
+inline FreeObj* push_link(std::uintptr_t r, FreeObj* end) {
+  FreeObj* head = list_head(r);
+  return head ? head : end;
+}
 inline std::size_t list_length(std::uintptr_t r) { return r >> kLengthShift; }
 
 // Three cache lines, by who writes them: every malloc and free reads line 0 (to validate an
@@ -97,7 +102,7 @@ struct alignas(64) Slab {
   std::uintptr_t key;        // freelist links are stored xor this (encode), random per slab
   std::uint64_t capacity;    // objects
   std::atomic<ThreadHeap*> owner;
-  std::uint32_t span;        // capacity * size
+  std::uint64_t span;        // capacity * size
   std::uint32_t size;
   std::uint8_t shift;        // trailing zero bits of size (>= 4: every class is a multiple of 16)
   std::uint8_t cls;
@@ -105,7 +110,8 @@ struct alignas(64) Slab {
   bool queued;               // on its owner's pending list (N's lock)
   std::uint16_t pages;       // the slab's length in pages
   // ---- line 1: the owner's, written by every local malloc and free ----
-  alignas(64) FreeObj* free;  // local freelist head (decoded pointer)
+  alignas(64) FreeObj* free;  // local freelist head (decoded pointer); `end` when empty
+  FreeObj* end;         // begin + span: what the last link of every list of s (local or R) names
   std::uint32_t used;   // objects not on `free` (handed out, or on `remote` not yet collected)
   SlabState state;
   char* fresh;          // objects from here to begin + span were never handed out (lazy format)
@@ -123,9 +129,11 @@ struct alignas(64) Slab {
     std::uint64_t off = reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(begin);
     return std::rotr(off * inverse, shift) < capacity;
   }
-  bool in_span(const void* p) const {
-    return static_cast<std::uintptr_t>(static_cast<const char*>(p) - begin) < span;
+  // p is in [begin, end]: an object's address, or the lists' end.
+  bool link_target(const void* p) const {
+    return static_cast<std::uintptr_t>(static_cast<const char*>(p) - begin) <= span;
   }
+  bool has_free() const { return free != end; }
   std::size_t bytes() const { return std::size_t{pages} << 12; }
 };
 static_assert(sizeof(Slab) <= kSlabHeader);
@@ -133,9 +141,11 @@ static_assert(offsetof(Slab, free) == 64 && offsetof(Slab, remote) == 128, "one 
 
 extern std::uintptr_t g_link_key;  // random per process, set at init; each slab's key derives from it
 
-// A link is the next object's address xor the slab's key: a stray write into a free object
-// decodes to an address that fails the object-start check of the pop (ThreadHeap::alloc), and
-// a live object's first word decodes as a link only by chance (probability ~ span / 2^64).
+// A link is the next object's address (or `end`, which closes every list) xor the slab's key: a
+// stray write into a free object decodes to an address that fails the object-start check of
+// the pop (ThreadHeap::alloc), and a live object's first word decodes as a link only by chance
+// (probability ~ span / 2^64). A list closed by `end`, not null, makes "is a link" one range
+// check: the double-free test of the fast free has no case for the list's last object.
 inline std::uintptr_t encode(const FreeObj* next, const Slab* s) {
   if constexpr (!kHardened) return reinterpret_cast<std::uintptr_t>(next);
   return reinterpret_cast<std::uintptr_t>(next) ^ s->key;
@@ -144,13 +154,12 @@ inline FreeObj* decode(std::uintptr_t link, const Slab* s) {
   if constexpr (!kHardened) return reinterpret_cast<FreeObj*>(link);
   return reinterpret_cast<FreeObj*>(link ^ s->key);
 }
-// Whether p's first word decodes as a freelist link of slab s (end of list or an address in s):
-// true for every free object, and for a live one only if its data happens to equal an encoded
-// link, which needs the slab's random key.
+// Whether p's first word decodes as a link of slab s (an address in s, or its end): true for
+// every free object, and for a live one only if its data happens to equal an encoded link, which
+// needs the slab's random key.
 inline bool looks_free(const Slab* s, const FreeObj* p) {
   if constexpr (!kHardened) return false;
-  FreeObj* n = decode(p->link, s);
-  return !n || s->in_span(n);
+  return s->link_target(decode(p->link, s));
 }
 
 // Formats a fresh slab of `pages` pages at `base` for class c. Objects are threaded onto the

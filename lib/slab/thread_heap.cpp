@@ -59,7 +59,7 @@ void* ThreadHeap::alloc_refill(std::size_t n) noexcept {
   int c = class_of(n);
   for (;;) {
     Slab* s = active[c];
-    if (s->free) return alloc(c, n);
+    if (s->has_free()) return alloc(c, n);
     if (s != &g_empty_slab) {
       if (collect_remote(s) || extend(s)) continue;
       if (!retire_full(s)) continue;  // a remote free arrived while retiring: collect it
@@ -88,7 +88,7 @@ bool ThreadHeap::retire_full(Slab* s) {
 }
 
 void* ThreadHeap::pop_last(Slab* s, FreeObj* p, FreeObj* next) noexcept {
-  if (next) report_corrupted_freelist(p, s);
+  if (next != s->end) report_corrupted_freelist(p, s);
   return take(s, p, next);
 }
 
@@ -116,7 +116,7 @@ void ThreadHeap::remote_free(Slab* s, FreeObj* p, ThreadHeap* by) noexcept {
   std::uintptr_t r = s->remote.load(std::memory_order_relaxed);
   for (;;) {
     if (r & kNotify) return NodeSlabs::of(s->node).notice_free(s, p, by);
-    p->link = encode(list_head(r), s);
+    p->link = encode(push_link(r, s->end), s);
     if (s->remote.compare_exchange_weak(r, pushed(r, p), std::memory_order_release,
                                         std::memory_order_relaxed))
       return;
@@ -130,7 +130,7 @@ void ThreadHeap::drain_pending() {
     for (std::size_t i = 0; i < n; ++i) {
       Slab* s = batch[i];  // still ours: only this thread gives its slabs away
       collect_remote(s);
-      if (s->state == SlabState::Full && s->free) {
+      if (s->state == SlabState::Full && s->has_free()) {
         full[s->cls].remove(s);
         s->state = SlabState::Partial;
         partial[s->cls].push(s);

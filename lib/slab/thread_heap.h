@@ -106,7 +106,7 @@ struct ThreadHeap {
  private:
   void* pop(Slab* s, std::size_t n) {
     FreeObj* p = s->free;
-    if (__builtin_expect(p != nullptr, 1)) {
+    if (__builtin_expect(p != s->end, 1)) {
       FreeObj* next = decode(p->link, s);
       // The popped link must be an object start of this slab (or end the list): an overflow
       // into a free object is caught before the bad address is handed out.
@@ -121,8 +121,8 @@ struct ThreadHeap {
     if (kHardened) p->link = 0;  // a live object must not look free (looks_free) even if never written
     return p;
   }
-  // The pop of p whose link is not an object start: the list's last object (next null), or a
-  // corrupted link, reported. Out of line, so the fast path holds no test for the list's end.
+  // The pop of p whose link is not an object start: the list's last object (next is the end),
+  // or a corrupted link, reported. Out of line, so the fast path holds no test for the list's end.
   static void* pop_last(Slab* s, FreeObj* p, FreeObj* next) noexcept;
   bool retire_full(Slab* s);
   void release_empty(Slab* s);

@@ -28,7 +28,7 @@ Slab* fill_one_slab(ThreadHeap* h, int c, std::vector<void*>& objs) {
   do {
     objs.push_back(h->alloc(c));
     s = h->active[c];
-  } while (s->free || s->fresh != s->begin + s->span);
+  } while (s->has_free() || s->fresh != s->begin + s->span);
   objs.push_back(h->alloc(c));  // retires s as full and starts another slab
   void* extra = objs.back();
   objs.pop_back();
@@ -102,7 +102,7 @@ TEST(NoticeWindow, ANoticeQueuedBeforeAnExitDoesNotSilenceTheNextOwner) {
   ASSERT_EQ(NodeSlabs::of(0).take(kClass, b), s) << "the last slab the node listed is adopted first";
   b->set_active(kClass, s);
   objs[0] = b->alloc(kClass);
-  ASSERT_EQ(s->free, nullptr);
+  ASSERT_FALSE(s->has_free());
   void* next = b->alloc(kClass);  // retires s, armed
   ASSERT_EQ(s->state, SlabState::Full);
   g_orphan.free(s, static_cast<FreeObj*>(objs[1]));
@@ -160,8 +160,11 @@ struct Model {
 
   static std::size_t walk(Slab* s, FreeObj* head, std::set<void*>& seen) {
     std::size_t n = 0;
-    for (FreeObj* p = head; p; p = decode(p->link, s)) {
-      EXPECT_TRUE(s->contains_object(p)) << "a list leaves its slab";
+    for (FreeObj* p = head; p != s->end; p = decode(p->link, s)) {
+      if (!s->contains_object(p)) {
+        ADD_FAILURE() << "a list leaves its slab";
+        break;
+      }
       EXPECT_TRUE(seen.insert(p).second) << "an object is on two lists (or twice on one)";
       if (++n > s->capacity) break;
     }

@@ -41,7 +41,7 @@ TEST_F(Slabs, FreshSlabHandsOutEveryObjectOnceInAddressOrder) {
   for (std::uint32_t i = 1; i < s->capacity; ++i) got.push_back(static_cast<char*>(a_->alloc(kClass)));
   EXPECT_EQ(s->used, s->capacity);
   for (std::size_t i = 1; i < got.size(); ++i) ASSERT_EQ(got[i] - got[i - 1], 80);
-  EXPECT_EQ(s->free, nullptr);
+  EXPECT_FALSE(s->has_free());
   for (char* p : got) a_->free(s, reinterpret_cast<FreeObj*>(p));
   EXPECT_EQ(s->used, 0u);
 }
@@ -66,12 +66,12 @@ TEST_F(Slabs, ARemoteListCarriesItsLengthAndGoesWholeOntoAnEmptyFreelist) {
   do {
     objs.push_back(a_->alloc(kClass));
     s = a_->active[kClass];
-  } while (s->free);
+  } while (s->has_free());
   for (int i = 0; i < 5; ++i) b_->free(s, static_cast<FreeObj*>(objs[i]));
   std::uintptr_t r = s->remote.load();
   EXPECT_EQ(list_length(r), 5u);
   EXPECT_EQ(list_head(r), objs[4]) << "the last push is the head";
-  ASSERT_EQ(s->free, nullptr);
+  ASSERT_FALSE(s->has_free());
   EXPECT_EQ(collect_remote(s), 5u);
   EXPECT_EQ(s->free, objs[4]) << "the list became the freelist as it was";
   EXPECT_EQ(s->used, s->capacity - 5);
@@ -91,7 +91,7 @@ TEST_F(Slabs, ARemoteListWhoseLengthDisagreesWithItsLinksIsReported) {
   b_->free(s, static_cast<FreeObj*>(p));
   b_->free(s, static_cast<FreeObj*>(q));
   // A stray write ends q's link early: q -> (end) instead of q -> p.
-  static_cast<FreeObj*>(q)->link = encode(nullptr, s);
+  static_cast<FreeObj*>(q)->link = encode(s->end, s);
   EXPECT_DEATH(collect_remote(s), "hugemem: corrupted freelist");
   static_cast<FreeObj*>(q)->link = encode(static_cast<FreeObj*>(p), s);  // repaired for the teardown
   EXPECT_EQ(collect_remote(s), 2u);
@@ -103,7 +103,7 @@ TEST_F(Slabs, ARemoteFreeIntoAFullSlabNotifiesItsOwner) {
   do {
     objs.push_back(a_->alloc(kClass));
     s = a_->active[kClass];
-  } while (s->free);
+  } while (s->has_free());
   void* next = a_->alloc(kClass);  // retires s as full, starts another slab
   ASSERT_EQ(s->state, SlabState::Full);
   EXPECT_EQ(s->remote.load(), kNotify) << "a full slab is armed";
@@ -124,7 +124,7 @@ TEST_F(Slabs, AnExitingThreadsSlabsAreAdoptedNotLeaked) {
   do {
     objs.push_back(a_->alloc(kClass));
     s = a_->active[kClass];
-  } while (s->free);
+  } while (s->has_free());
   a_->abandon_all();  // thread exit with every object of s still live
   EXPECT_EQ(s->owner.load(), nullptr);
   EXPECT_EQ(s->state, SlabState::Detached);
@@ -149,7 +149,7 @@ TEST_F(Slabs, AFreeIntoAnExitedThreadsSlabHandsItToTheFreeingThread) {
   do {
     objs.push_back(a_->alloc(kClass));
     s = a_->active[kClass];
-  } while (s->free);
+  } while (s->has_free());
   a_->abandon_all();
   ASSERT_EQ(s->state, SlabState::Detached);
   b_->free(s, static_cast<FreeObj*>(objs[0]));
