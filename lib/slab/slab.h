@@ -11,6 +11,8 @@
 //   Active       H's current slab for its class (H.active[cls]).
 //   Partial      on H.partial[cls]: has free objects, or is empty and kept for reuse.
 //   Full         on H.full[cls]: had no free object when H retired it; `remote` armed.
+//                (Active and Partial slabs may be armed too: an owner arms on retiring and
+//                never disarms; the first notice does.)
 //   NodePartial  owner null, on N.partial[cls]: has free objects (or is part of N's reserve).
 //   Detached     owner null, on no list: full when its owner exited.
 //   (freed)      memory back to the page layer: reachable from nowhere.
@@ -28,8 +30,10 @@
 //   - A free from a thread other than the owner pushes onto R without a lock, unless R has
 //     kNotify. Replacing kNotify is a *notice*, done only under N's lock; the noticer then
 //     either queues s on its owner's pending list (owned slab) or collects R itself (node-owned).
-//   - An owner arms kNotify when it retires s as Full (0 -> kNotify); N keeps every slab it owns
-//     armed outside its lock, so every free into a node-owned slab is a notice.
+//   - An owner arms kNotify when it retires s as Full (0 -> kNotify, or it is still armed) and
+//     leaves it armed when s leaves Full: a notice replaces kNotify with its list, which is what
+//     disarms an owned slab. N keeps every slab it owns armed outside its lock, so every free
+//     into a node-owned slab is a notice.
 //   - Only the owner collects R of an owned slab (exchange), never disarming kNotify by it.
 //   - Adoption on free: a notice into a node-owned slab that still holds objects, by a thread
 //     whose own heap H is on N, makes H the owner (owner = H, then R disarmed, Partial, on

@@ -79,9 +79,11 @@ void* ThreadHeap::alloc_refill(std::size_t n) noexcept {
 bool ThreadHeap::retire_full(Slab* s) {
   // Arm the notice: the first remote free from now on tells us (through `pending`) that s has
   // a free object again. A list already there means a remote free came first: collect it.
-  std::uintptr_t expected = 0;
-  if (!s->remote.compare_exchange_strong(expected, kNotify, std::memory_order_release, std::memory_order_relaxed))
+  // Still armed from an earlier retirement (no notice since): nothing to write.
+  std::uintptr_t r = s->remote.load(std::memory_order_relaxed);
+  if (r == 0 && !s->remote.compare_exchange_strong(r, kNotify, std::memory_order_release, std::memory_order_relaxed))
     return false;
+  if (r > kNotify) return false;
   s->state = SlabState::Full;
   full[s->cls].push(s);
   return true;
@@ -99,13 +101,16 @@ void ThreadHeap::local_free_inactive(Slab* s) noexcept {
     full[s->cls].remove(s);
     s->state = SlabState::Partial;
     partial[s->cls].push(s);
-    // No notice needed any more. If one was delivered meanwhile, s is queued and drained later.
-    std::uintptr_t armed = kNotify;
-    s->remote.compare_exchange_strong(armed, 0, std::memory_order_relaxed);
+    // R stays armed: disarming is a locked instruction on every full -> partial -> full cycle
+    // (a thread with a steady live set makes one per few allocations), while an armed owned
+    // slab costs only the first remote free into it a notice, which disarms it. A notice
+    // delivered meanwhile has s queued, drained later.
   }
-  // An empty slab stays while the class has few partial slabs: a thread that allocates and frees
-  // batches would otherwise cycle slabs through the node's lock on every batch.
-  if (s->used == 0 && s->state == SlabState::Partial && partial[s->cls].length > kKeepPartial) {
+  // s is Partial now (the owner's, not Active). An empty slab stays while the class has few
+  // partial slabs: a thread that allocates and frees batches would otherwise cycle slabs
+  // through the node's lock on every batch. (used is read alone: a wider load over it and
+  // `state` would wait for the free's store to `used` to retire instead of forwarding it.)
+  if (s->used == 0 && partial[s->cls].length > kKeepPartial) {
     partial[s->cls].remove(s);
     release_empty(s);
   }

@@ -118,6 +118,34 @@ TEST_F(Slabs, ARemoteFreeIntoAFullSlabNotifiesItsOwner) {
   a_->free(a_->active[kClass], static_cast<FreeObj*>(next));
 }
 
+// A full slab that a local free made partial again stays armed (disarming would be a locked
+// instruction per full -> partial step): the next remote free into it is a notice, which
+// disarms it, and its object reaches the owner through the pending list.
+TEST_F(Slabs, APartialSlabStillArmedFromItsRetirementGetsItsRemoteFreesThroughANotice) {
+  Slab* s = nullptr;
+  std::vector<void*> objs;
+  do {
+    objs.push_back(a_->alloc(kClass));
+    s = a_->active[kClass];
+  } while (s->has_free());
+  void* next = a_->alloc(kClass);
+  ASSERT_EQ(s->state, SlabState::Full);
+  a_->free(s, static_cast<FreeObj*>(objs[0]));
+  EXPECT_EQ(s->state, SlabState::Partial);
+  EXPECT_EQ(s->remote.load(), kNotify) << "leaving Full does not disarm";
+  b_->free(s, static_cast<FreeObj*>(objs[1]));
+  EXPECT_EQ(a_->pending.load(), s) << "the remote free was a notice";
+  EXPECT_EQ(list_length(s->remote.load()), 1u) << "the notice's push replaced the flag: disarmed";
+  b_->free(s, static_cast<FreeObj*>(objs[2]));
+  EXPECT_EQ(list_length(s->remote.load()), 2u) << "later remote frees push without a notice";
+  a_->drain_pending();
+  EXPECT_EQ(s->remote.load(), 0u);
+  EXPECT_EQ(s->used, s->capacity - 3);
+  for (std::size_t i = 3; i < objs.size(); ++i) a_->free(s, static_cast<FreeObj*>(objs[i]));
+  EXPECT_EQ(s->used, 0u);
+  a_->free(a_->active[kClass], static_cast<FreeObj*>(next));
+}
+
 TEST_F(Slabs, AnExitingThreadsSlabsAreAdoptedNotLeaked) {
   std::vector<void*> objs;
   Slab* s = nullptr;
