@@ -99,25 +99,25 @@ inline std::size_t list_length(std::uintptr_t r) { return r >> kLengthShift; }
 // other threads write line 2. Keeping them apart means a remote free does not miss on the
 // owner's freelist updates and the owner's fast path does not miss on remote pushes.
 struct alignas(64) Slab {
-  // ---- line 0: read by every malloc and free; written when formatted, `owner` and `queued`
-  //      on ownership changes and notices (slow paths) ----
+  // ---- line 0: read by every malloc and free, local or remote; written when formatted,
+  //      `owner` and `queued` on ownership changes and notices (slow paths) ----
   char* begin;               // first object
   std::uint64_t inverse;     // the inverse of size's odd part, modulo 2^64 (contains_object)
   std::uintptr_t key;        // freelist links are stored xor this (encode), random per slab
   std::uint64_t capacity;    // objects
   std::atomic<ThreadHeap*> owner;
   std::uint64_t span;        // capacity * size
+  FreeObj* end;              // begin + span: what the last link of every list of s names
   std::uint32_t size;
   std::uint8_t shift;        // trailing zero bits of size (>= 4: every class is a multiple of 16)
   std::uint8_t cls;
   std::uint8_t node;
   bool queued;               // on its owner's pending list (N's lock)
-  std::uint16_t pages;       // the slab's length in pages
   // ---- line 1: the owner's, written by every local malloc and free ----
   alignas(64) FreeObj* free;  // local freelist head (decoded pointer); `end` when empty
-  FreeObj* end;         // begin + span: what the last link of every list of s (local or R) names
   std::uint32_t used;   // objects not on `free` (handed out, or on `remote` not yet collected)
   SlabState state;
+  std::uint16_t pages;  // the slab's length in pages
   char* fresh;          // objects from here to begin + span were never handed out (lazy format)
   Slab* prev;           // list links: the owner's lists, or N's partial list
   Slab* next;
@@ -142,6 +142,7 @@ struct alignas(64) Slab {
 };
 static_assert(sizeof(Slab) <= kSlabHeader);
 static_assert(offsetof(Slab, free) == 64 && offsetof(Slab, remote) == 128, "one cache line per writer");
+static_assert(offsetof(Slab, queued) < 64, "a remote free reads line 0 (end, owner, node) and writes line 2 only");
 
 extern std::uintptr_t g_link_key;  // random per process, set at init; each slab's key derives from it
 
