@@ -408,7 +408,10 @@ HM_EXPORT std::size_t hm_usable_size(const void* p) noexcept {
 
 HM_EXPORT int hm_trim(std::size_t) noexcept {
   int saved = errno;
-  if (slab::ThreadHeap* h = api::t_own_heap) h->drain_pending();
+  if (slab::ThreadHeap* h = api::t_own_heap) {
+    h->flush_batches();
+    h->drain_pending();
+  }
   if (api::secure::g_on) api::secure::flush();
   slab::flush_large_caches();
   std::size_t got = 0;

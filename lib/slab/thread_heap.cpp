@@ -66,6 +66,7 @@ void* ThreadHeap::alloc_refill(std::size_t n) noexcept {
       set_active(c, &g_empty_slab);
     }
     page::PageHeap::of_node(node).tick();  // a program of small objects calls the page heap rarely
+    flush_batches();
     drain_pending();
     Slab* next = partial[c].pop();
     if (!next) next = NodeSlabs::of(node).take(c, this);
@@ -118,11 +119,55 @@ void ThreadHeap::local_free_inactive(Slab* s) noexcept {
 
 void ThreadHeap::remote_free(Slab* s, FreeObj* p, ThreadHeap* by) noexcept {
   if (__builtin_expect(by->unready != nullptr, 0)) return by->unready->free(p);
+  // An armed slab's free is a notice at once (its owner waits for it, or it is the node's and
+  // the notice may hand it to this thread); a disarmed one's joins this thread's batch.
+  if (by->batches && !(s->remote.load(std::memory_order_relaxed) & kNotify)) return by->add_to_batch(s, p);
+  push_remote(s, p, p, 1, by);
+}
+
+void ThreadHeap::add_to_batch(Slab* s, FreeObj* p) {
+  Batch& b = batch[s->cls];
+  if (b.n && b.slab != s) push_batch(s->cls);
+  if (b.n == 0) {
+    b.slab = s;
+    b.tail = p;
+    p->link = encode(s->end, s);
+    batched |= std::uint64_t{1} << s->cls;
+  } else {
+    p->link = encode(b.head, s);
+  }
+  b.head = p;
+  ++b.n;
+  batch_bytes.store(batch_bytes.load(std::memory_order_relaxed) + s->size, std::memory_order_relaxed);
+  if (b.n == kBatchMax || b.n * s->size >= kBatchBytes) push_batch(s->cls);
+}
+
+void ThreadHeap::push_batch(int c) {
+  Batch& b = batch[c];
+  // Read before the push: once its objects are on R, the slab may be emptied and freed.
+  std::uint32_t bytes = b.n * b.slab->size;
+  push_remote(b.slab, b.head, b.tail, b.n, this);
+  batch_bytes.store(batch_bytes.load(std::memory_order_relaxed) - bytes, std::memory_order_relaxed);
+  b = Batch{};
+  batched &= ~(std::uint64_t{1} << c);
+}
+
+void ThreadHeap::push_remote(Slab* s, FreeObj* head, FreeObj* tail, std::size_t k, ThreadHeap* by) {
   std::uintptr_t r = s->remote.load(std::memory_order_relaxed);
   for (;;) {
-    if (r & kNotify) return NodeSlabs::of(s->node).notice_free(s, p, by);
-    p->link = encode(push_link(r, s->end), s);
-    if (s->remote.compare_exchange_weak(r, pushed(r, p), std::memory_order_release,
+    if (r & kNotify) {
+      // Armed since the chain began (its owner retired it, or exited): a notice per object; the
+      // first one disarms an owned slab and later ones are plain pushes under the lock. Each
+      // object's link is read before its notice rewrites it.
+      for (FreeObj* p = head;;) {
+        FreeObj* next = p == tail ? nullptr : decode(p->link, s);
+        NodeSlabs::of(s->node).notice_free(s, p, by);
+        if (!next) return;
+        p = next;
+      }
+    }
+    tail->link = encode(push_link(r, s->end), s);
+    if (s->remote.compare_exchange_weak(r, pushed(r, head, k), std::memory_order_release,
                                         std::memory_order_relaxed))
       return;
   }
@@ -149,6 +194,7 @@ void ThreadHeap::drain_pending() {
 }
 
 void ThreadHeap::abandon_all() {
+  flush_batches();  // first: its notices may hand this heap a slab, which abandon gives away
   NodeSlabs::of(node).abandon(this);
   large_cache.flush();
 }
@@ -181,6 +227,7 @@ ThreadHeap* acquire_heap(int node) {
   // A released heap owns no slab (abandon gave them all away), so its node may change.
   h->node = node;
   h->free_next = nullptr;
+  h->batches = true;
   for (std::uint8_t& m : h->made) m = 0;
   return h;
 }

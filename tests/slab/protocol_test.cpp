@@ -182,6 +182,8 @@ struct Model {
         for (Slab* s = h->full[c].head; s; s = s->next) slabs.insert(s);
       }
       for (Slab* s = h->pending.load(); s; s = s->pending_next) slabs.insert(s);
+      for (int c : kClassesUsed)
+        if (h->batch[c].n) slabs.insert(h->batch[c].slab);
     }
     for (int c : kClassesUsed) {
       for (Slab* s = NodeSlabs::of(0).partial(c).head; s; s = s->next) {
@@ -201,6 +203,14 @@ struct Model {
       std::uintptr_t r = s->remote.load();
       std::size_t on_remote = r > kNotify ? walk(s, list_head(r), seen) : 0;
       EXPECT_EQ(on_remote, list_length(r)) << "R's length is not its list's";
+      // Freed remotely, still in the freeing heap's batch (counted in used, like R's objects).
+      for (ThreadHeap* h : heaps) {
+        const ThreadHeap::Batch& b = h->batch[s->cls];
+        if (b.n && b.slab == s) {
+          EXPECT_EQ(walk(s, b.head, seen), b.n) << "a batch's count is not its chain's";
+          on_remote += b.n;
+        }
+      }
       auto fresh = static_cast<std::size_t>((s->begin + s->span - s->fresh) / s->size);
       for (auto& [p, ps] : live) {
         if (ps == s) EXPECT_FALSE(seen.count(p)) << "a live object is also on a free list";
