@@ -50,7 +50,7 @@ struct ThreadHeap {
   // slab of another heap, chained through their links (encoded with that slab's key, the last
   // one linking to its end, so each looks free and a second free of it is reported), pushed onto
   // the slab's R with one compare-and-swap when a free of the class goes to another slab, at
-  // kBatchMax objects or kBatchBytes, and before this heap refills, trims, reports statistics or
+  // kBatchMax objects or kBatchBytes, and before this heap refills, trims or
   // is released. A consumer freeing a producer's burst so takes the contended line of each R
   // once per batch instead of once per object. Batched objects still count in their slab's
   // `used` until pushed, so the slab cannot be freed under them; the statistics count them as
