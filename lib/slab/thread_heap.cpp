@@ -120,8 +120,11 @@ void ThreadHeap::local_free_inactive(Slab* s) noexcept {
 void ThreadHeap::remote_free(Slab* s, FreeObj* p, ThreadHeap* by) noexcept {
   if (__builtin_expect(by->unready != nullptr, 0)) return by->unready->free(p);
   // An armed slab's free is a notice at once (its owner waits for it, or it is the node's and
-  // the notice may hand it to this thread); a disarmed one's joins this thread's batch.
-  if (by->batches && !(s->remote.load(std::memory_order_relaxed) & kNotify)) return by->add_to_batch(s, p);
+  // the notice may hand it to this thread); a disarmed one's joins this thread's batch, if the
+  // slab is of this heap's domain (a DMA heap's object freed through malloc's free goes at once:
+  // the batch must not outlive the DMA heap).
+  if (by->batches && s->node == by->node && !(s->remote.load(std::memory_order_relaxed) & kNotify))
+    return by->add_to_batch(s, p);
   push_remote(s, p, p, 1, by);
 }
 
