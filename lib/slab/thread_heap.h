@@ -45,7 +45,11 @@ struct ThreadHeap {
   // reaches its slab in one load, with no class lookup. set_active keeps the two in step.
   Slab* by_size[kTableMax / 8 + 1];
   Slab* active[kClasses];   // never null: the empty sentinel until the first refill
+  // What a remote free reads of the freeing heap, on one line.
   const Unready* unready = nullptr;  // set only on unready heaps (above)
+  bool batches = false;
+  int node = 0;
+  std::uint64_t batched = 0;  // bit c: batch[c] holds objects
   // Batches, one per class: this thread's latest remote frees of the class into one disarmed
   // slab of another heap, chained through their links (encoded with that slab's key, the last
   // one linking to its end, so each looks free and a second free of it is reported), pushed onto
@@ -62,8 +66,6 @@ struct ThreadHeap {
     FreeObj* tail;
     std::uint32_t n;
   };
-  bool batches = false;
-  std::uint64_t batched = 0;  // bit c: batch[c] holds objects
   Batch batch[kClasses] = {};
   std::atomic<std::uint32_t> batch_bytes{0};  // written by the heap's thread, read by statistics
   // Large and direct bytes allocated minus freed (statistics; small objects are counted from
@@ -77,7 +79,6 @@ struct ThreadHeap {
   SlabList partial[kClasses];
   SlabList full[kClasses];
   std::uint8_t made[kClasses] = {};  // slabs of each class this heap made (their growth, size_class.h)
-  int node = 0;
   ThreadHeap* all_next = nullptr;   // every heap ever made (statistics, fork, trim)
   ThreadHeap* free_next = nullptr;  // heaps of exited threads, for reuse
 
