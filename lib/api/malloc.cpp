@@ -176,12 +176,16 @@ __attribute__((noinline)) void* malloc_slow(std::size_t n) noexcept {
   });
 }
 
-void free_large(const Block& b, void* p) {
+// `moved`: realloc moved the block (its old copy is no use-after-free target worth a system
+// call per step of a growing buffer).
+void free_large(const Block& b, void* p, bool moved = false) {
   int saved = errno;  // munmap/madvise must not leak an errno out of free()
   ThreadHeap* h = heap_for_free();
   slab::count_large(h, -static_cast<std::int64_t>(b.usable));
   if (b.kind == Block::Direct) {
     page::direct_free(b.direct);
+  } else if (!moved && !slab::g_checked && secure::quarantine_new_size(b, p)) {
+    // inaccessible now, as glibc's unmapped block would be
   } else if (h != &slab::g_orphan && !slab::g_checked &&
              h->large_cache.keep(p, static_cast<std::uint32_t>(b.usable >> page::kPageShift))) {
     // kept for this thread's next allocation of the same size; the page heap was not called
@@ -334,7 +338,8 @@ HM_EXPORT void* hm_realloc(void* p, std::size_t n) noexcept {
   void* q = hm_malloc(n);
   if (!q) return nullptr;  // p stays valid
   std::memcpy(q, p, n < b.usable ? n : b.usable);
-  hm_free(p);
+  if (b.kind == Block::Small) hm_free(p);
+  else api::free_large(b, p, true);
   return q;
 }
 
@@ -412,7 +417,7 @@ HM_EXPORT int hm_trim(std::size_t) noexcept {
     h->flush_batches();
     h->drain_pending();
   }
-  if (api::secure::g_on) api::secure::flush();
+  api::secure::flush();  // secure mode's quarantines, or the default mode's of large blocks
   slab::flush_large_caches();
   std::size_t got = 0;
   for (int n = 0; n < page::kMaxNodes; ++n) got += slab::NodeSlabs::of(n).trim();

@@ -373,6 +373,44 @@ void free(const Block& b, void* p) {
   for (std::size_t i = 0; i < k; ++i) release_large(out[i], out_bytes[i]);
 }
 
+namespace {
+constexpr std::size_t kThresholdStart = std::size_t{128} << 10;
+std::atomic<std::size_t> g_threshold{kThresholdStart};
+}  // namespace
+
+bool quarantine_new_size(const Block& b, void* p) {
+  if (b.kind != Block::Large || b.guard) return false;
+  std::size_t t = g_threshold.load(std::memory_order_relaxed);
+  if (b.usable <= t) return false;
+  // Raised to every new size (a race between two frees of new sizes quarantines both). Unlike
+  // glibc's, not capped (glibc unmaps every block above 32 MiB): a program cycling huge blocks
+  // pays one system call pair per new size, not per free.
+  while (t < b.usable && !g_threshold.compare_exchange_weak(t, b.usable, std::memory_order_relaxed)) {
+  }
+  page::Arena* a = b.arena;
+  set_head_tag(a, p, kQuarantinedTag);
+  if (!os::protect(p, b.usable, false)) {  // the kernel refused (mappings): freed as usual
+    set_head_tag(a, p, 0);
+    return false;
+  }
+  os::decommit(p, b.usable);
+  void* out[8];
+  std::size_t out_bytes[8];
+  std::size_t k;
+  {
+    page::LockGuard g(g_lock);
+    k = push(g_large, kLargeSlots, kLargeBytes, p, b.usable, out, out_bytes, 8);
+  }
+  for (std::size_t i = 0; i < k; ++i) release_large(out[i], out_bytes[i]);
+  return true;
+}
+
+std::size_t decommitted_in_quarantine() {
+  if (g_on) return 0;
+  page::LockGuard g(g_lock);
+  return g_large.bytes;
+}
+
 std::size_t usable(const Block& b, const void* p, const char* what) {
   if (b.kind == Block::Direct) return b.usable;
   if (b.kind == Block::Large) {

@@ -69,6 +69,18 @@ void free(const Block& b, void* p);
 // `what` names the caller (realloc, malloc_usable_size) in a report.
 std::size_t usable(const Block& b, const void* p, const char* what);
 
+// Default mode, glibc's mmap threshold on arena blocks: glibc hands a freed block above its
+// dynamic threshold (128 KiB at start, raised to the size of each such block freed, up to
+// 32 MiB) back to the kernel, so a use after free of it faults and its data is gone. Here the
+// free of an arena block larger than every block freed before (from 128 KiB) makes it inaccessible and decommitted and puts it in the large quarantine (FIFO, so
+// its pages are not handed out again soon; a second free of it is reported), and raises the
+// threshold to its size: a program that keeps freeing blocks of a size pays this once, and
+// reuses them from then on. False when p does not qualify (the caller frees it as usual).
+bool quarantine_new_size(const Block& b, void* p);
+// Bytes of the blocks quarantine_new_size holds (decommitted: allocated to the page layer, not
+// resident); 0 in secure mode, whose quarantined blocks stay committed.
+std::size_t decommitted_in_quarantine();
+
 // Empties the quarantines (malloc_trim): every object and block in them is checked and freed
 // for reuse.
 void flush();

@@ -16,6 +16,7 @@
 
 #include "api/export.h"
 #include "api/runtime.h"
+#include "api/secure.h"
 #include "hugemem/hugemem.h"
 #include "os/env.h"
 #include "page/desc.h"
@@ -109,13 +110,17 @@ HM_EXPORT void hm_get_stats(struct hm_stats* out) noexcept {
   api::Totals t = api::totals();
   page::PageStats ps = page::page_stats();
   out->allocated = api::clamp(t.small_bytes + t.large_bytes);
-  out->active = ps.usable - ps.free_bytes + ps.direct;
+  // Large blocks in the default mode's quarantine are given back, though allocated to the page
+  // layer (read apart from page_stats: clamped, should one leave in between).
+  std::size_t quarantined = api::secure::decommitted_in_quarantine();
+  std::size_t in_blocks = ps.usable - ps.free_bytes + ps.direct;
+  out->active = in_blocks > quarantined ? in_blocks - quarantined : 0;
   out->mapped = ps.mapped;
   out->resident_free = ps.dirty_free;
   out->reserved = ps.mapped;
   out->committed = out->active + ps.dirty_free;
   out->resident = api::walk_mappings(true).resident;
-  out->released = ps.released;
+  out->released = ps.released + quarantined;
   out->arenas = ps.arenas;
   for (int b = 0; b < os::kBackingKinds; ++b) out->bytes_by_backing[b] = ps.by_backing[b];
 }

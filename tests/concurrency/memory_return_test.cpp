@@ -113,6 +113,8 @@ TEST(MemoryReturn, ThousandsOfLiveThreadsTakeLittleAndGiveItBackWhenJoined) {
 TEST(MemoryReturn, TrimTakesLargeBlocksKeptByOtherLiveThreads) {
   settle();
   std::atomic<bool> kept{false}, done{false};
+  hm_free(hm_malloc(32 * MiB));  // the threshold (api/secure.h) above what the keeper frees
+  hm_trim(0);
   std::thread keeper([&] {
     hm_free(hm_malloc(256 * KiB));  // kept in this thread's large-block cache
     kept = true;

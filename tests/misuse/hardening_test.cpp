@@ -137,12 +137,54 @@ TEST_F(Hardening, LargeWriteAfterFreeAtTheEndIsCaughtOnReuse) {
   EXPECT_REPORTED(
       {
         constexpr std::size_t n = 300 * 1024;
+        hm_free(hm_malloc(n));  // the first free of this size is quarantined (below): now it is kept
         auto* p = static_cast<char*>(hm_malloc(n));
         hm_free(p);
         p[n - 1] = 1;
         std::fprintf(stderr, "handed out %p\n", hm_malloc(n));
       },
       "hugemem: write after free into the large block 0x[0-9a-f]+ at offset 307192 \\(large block, 307200 bytes\\)");
+}
+// glibc's mmap threshold, on arena blocks: the free of a block larger than any freed before
+// (above 128 KiB) makes it inaccessible, as glibc's munmap would, so a use after free faults and
+// its data is gone; the threshold rises to its size, so blocks of that size are kept for reuse
+// from then on.
+TEST_F(Hardening, ALargeBlockBiggerThanAnyFreedBeforeFaultsAfterItsFree) {
+  EXPECT_FAULTS({
+    constexpr std::size_t n = 256 * 1024;
+    auto* p = static_cast<char*>(hm_malloc(n));
+    std::memset(p, 'S', n);
+    hm_free(p);
+    void* q = hm_malloc(n);
+    std::fprintf(stderr, "handed out %p, reading %p\n", q, static_cast<void*>(p));
+    std::fprintf(stderr, "read %d\n", *static_cast<volatile char*>(p + n / 2));
+  });
+}
+TEST_F(Hardening, ADoubleFreeOfAQuarantinedLargeBlockIsReported) {
+  EXPECT_REPORTED(
+      {
+        void* p = hm_malloc(512 * 1024);
+        hm_free(p);
+        void* q = hm_malloc(512 * 1024);  // not p: p is in quarantine
+        hm_free(p);
+        std::fprintf(stderr, "%p\n", q);
+      },
+      "hugemem: invalid pointer 0x[0-9a-f]+ passed to free: a freed large block in quarantine \\(double free\\)");
+}
+TEST_F(Hardening, BlocksOfASizeFreedBeforeAreReusedWithoutASystemCall) {
+  EXPECT_EXIT(
+      {
+        constexpr std::size_t n = 384 * 1024;
+        hm_free(hm_malloc(n));  // quarantined, and the threshold is now n
+        void* p = hm_malloc(n);
+        std::memset(p, 1, n);
+        hm_free(p);
+        void* q = hm_malloc(n);
+        std::fprintf(stderr, q == p ? "reused\n" : "not reused\n");
+        static_cast<char*>(q)[0] = 1;  // accessible
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "^reused\n$");
 }
 TEST_F(Hardening, LargeDoubleFreeIsReported) {
   EXPECT_REPORTED(
