@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "api/export.h"
-#include "dma/heap.h"
+#include "dma/dma_heap.h"
 #include "dma/thread.h"
 #include "page/iova_map.h"
 #include "page/lookup.h"

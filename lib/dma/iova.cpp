@@ -3,7 +3,7 @@
 #include <cerrno>
 
 #include "api/export.h"
-#include "dma/heap.h"
+#include "dma/dma_heap.h"
 #include "page/iova_map.h"
 #include "page/registry.h"
 

@@ -15,13 +15,13 @@
 // thread, never freed.
 #pragma once
 
-#include "dma/heap.h"
+#include "dma/dma_heap.h"
 #include "slab/thread_heap.h"
 
 namespace hm::dma {
 
 struct ThreadTable {
-  // One entry more than slots: g_dead's (heap.h), which stays null.
+  // One entry more than slots: g_dead's (dma_heap.h), which stays null.
   slab::ThreadHeap* fast[kMaxHeaps + 1];
   slab::ThreadHeap* checked[kMaxHeaps + 1];
   ThreadTable* all_next;   // every table ever made (destroy clears entries in all of them)

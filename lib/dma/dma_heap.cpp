@@ -1,6 +1,6 @@
 // DMA heaps: creation and destruction, the page-layer hooks that map arenas for the device, and
 // the C API of a heap's life (hm_dma_heap_*).
-#include "dma/heap.h"
+#include "dma/dma_heap.h"
 
 #include <cerrno>
 #include <cstring>
