@@ -265,6 +265,7 @@ void init() {
 }
 
 int class_for(std::size_t n, std::size_t align) {
+  if (n > os::kPageSize) return -1;  // before adding the canary: n near SIZE_MAX would wrap
   std::size_t m = n + kCanary;
   // A block of more than a page with its canary gets pages of its own (a large block): freed,
   // it is made inaccessible, so a read after free faults, as for every large block.

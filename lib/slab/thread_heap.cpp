@@ -4,6 +4,7 @@
 
 #include "page/heap.h"
 #include "page/lock.h"
+#include "slab/free.h"
 #include "slab/node.h"
 #include "slab/thread_heap.h"
 
@@ -129,30 +130,32 @@ void ThreadHeap::remote_free(Slab* s, FreeObj* p, ThreadHeap* by) noexcept {
 }
 
 void ThreadHeap::add_to_batch(Slab* s, FreeObj* p) {
-  Batch& b = batch[s->cls];
-  if (b.n && b.slab != s) push_batch(s->cls);
-  if (b.n == 0) {
-    b.slab = s;
-    b.tail = p;
-    p->link = encode(s->end, s);
-    batched |= std::uint64_t{1} << s->cls;
-  } else {
-    p->link = encode(b.head, s);
+  int c = s->cls;
+  std::uintptr_t w = batch[c].load(std::memory_order_relaxed);
+  if (w && batch_slab[c] != s) {
+    take_batch(c, this);
+    w = 0;
   }
-  b.head = p;
-  ++b.n;
-  batch_bytes.store(batch_bytes.load(std::memory_order_relaxed) + s->size, std::memory_order_relaxed);
-  if (b.n == kBatchMax || b.n * s->size >= kBatchBytes) push_batch(s->cls);
+  batch_slab[c] = s;
+  batched |= std::uint64_t{1} << c;
+  // A failed exchange means a trim took the chain meanwhile (it leaves 0): start a new one.
+  do {
+    p->link = encode(w ? list_head(w) : s->end, s);
+  } while (!batch[c].compare_exchange_weak(w, pushed(w, p), std::memory_order_release, std::memory_order_relaxed));
+  std::size_t n = list_length(w) + 1;
+  if (n == kBatchMax || n * s->size >= kBatchBytes) take_batch(c, this);
 }
 
-void ThreadHeap::push_batch(int c) {
-  Batch& b = batch[c];
-  // Read before the push: once its objects are on R, the slab may be emptied and freed.
-  std::uint32_t bytes = b.n * b.slab->size;
-  push_remote(b.slab, b.head, b.tail, b.n, this);
-  batch_bytes.store(batch_bytes.load(std::memory_order_relaxed) - bytes, std::memory_order_relaxed);
-  b = Batch{};
-  batched &= ~(std::uint64_t{1} << c);
+void ThreadHeap::take_batch(int c, ThreadHeap* by) {
+  std::uintptr_t w = batch[c].exchange(0, std::memory_order_acquire);
+  if (!w) return;
+  FreeObj* head = list_head(w);
+  std::size_t k = list_length(w);
+  // The chain's objects count in their slab's `used`, so the slab outlives this walk.
+  Slab* s = slab_of(head);
+  FreeObj* tail = head;
+  for (std::size_t i = 1; i < k; ++i) tail = decode(tail->link, s);
+  push_remote(s, head, tail, k, by);
 }
 
 void ThreadHeap::push_remote(Slab* s, FreeObj* head, FreeObj* tail, std::size_t k, ThreadHeap* by) {
@@ -231,6 +234,7 @@ ThreadHeap* acquire_heap(int node) {
   h->node = node;
   h->free_next = nullptr;
   h->batches = true;
+  h->batched = 0;
   for (std::uint8_t& m : h->made) m = 0;
   return h;
 }
@@ -265,6 +269,13 @@ void unlock_exit_heap() { g_exit_lock.unlock(); }
 void lock_exit_for_fork() { g_exit_lock.lock(); }
 void unlock_exit_for_fork() { g_exit_lock.unlock(); }
 void reset_exit_after_fork() { g_exit_lock.reset(); }
+
+void flush_all_batches() {
+  page::LockGuard g(g_heaps_lock);
+  for (ThreadHeap* h = g_all; h; h = h->all_next)
+    for (int c = 0; c < kClasses; ++c)
+      if (h->batch[c].load(std::memory_order_relaxed)) h->take_batch(c, &g_orphan);
+}
 
 void flush_large_caches() {
   page::LockGuard g(g_heaps_lock);

@@ -49,25 +49,23 @@ struct ThreadHeap {
   const Unready* unready = nullptr;  // set only on unready heaps (above)
   bool batches = false;
   int node = 0;
-  std::uint64_t batched = 0;  // bit c: batch[c] holds objects
+  std::uint64_t batched = 0;  // bit c: batch[c] may hold objects (the heap's thread's hint)
   // Batches, one per class: this thread's latest remote frees of the class into one disarmed
   // slab of another heap, chained through their links (encoded with that slab's key, the last
-  // one linking to its end, so each looks free and a second free of it is reported), pushed onto
-  // the slab's R with one compare-and-swap when a free of the class goes to another slab, at
-  // kBatchMax objects or kBatchBytes, and before this heap refills, trims or
-  // is released. A consumer freeing a producer's burst so takes the contended line of each R
-  // once per batch instead of once per object. Batched objects still count in their slab's
-  // `used` until pushed, so the slab cannot be freed under them; the statistics count them as
-  // freed (batch_bytes). Only heaps used by one thread batch (`batches`); the orphan, shared,
-  // pushes each free at once.
-  struct Batch {
-    Slab* slab;
-    FreeObj* head;
-    FreeObj* tail;
-    std::uint32_t n;
-  };
-  Batch batch[kClasses] = {};
-  std::atomic<std::uint32_t> batch_bytes{0};  // written by the heap's thread, read by statistics
+  // one linking to its end, so each looks free and a second free of it is reported). batch[c]
+  // is that chain's head with its length in the top 16 bits, as R is (slab.h). Only the heap's
+  // thread adds to it (a compare-and-swap on its own line, uncontended); anyone takes it whole
+  // by an exchange: the heap's thread when a free of the class goes to another slab, at
+  // kBatchMax objects or kBatchBytes, and before it refills or exits; malloc_trim from any
+  // thread (flush_all_batches), so a thread that frees and then waits forever does not keep its
+  // batches' slabs. The taker pushes the chain onto the slab's R with one compare-and-swap. A
+  // consumer freeing a producer's burst so takes the contended line of each R once per batch
+  // instead of once per object. Batched objects still count in their slab's `used` until
+  // pushed, so the slab cannot be freed under them (nor under a taker walking the chain); the
+  // statistics count them as freed. Only heaps used by one thread batch (`batches`); the
+  // orphan, shared, pushes each free at once.
+  std::atomic<std::uintptr_t> batch[kClasses] = {};
+  Slab* batch_slab[kClasses] = {};  // the heap's thread's: the slab of batch[c] while it is not 0
   // Large and direct bytes allocated minus freed (statistics; small objects are counted from
   // the slabs themselves, so the fast paths keep no counter). Written by the heap's thread
   // alone with plain stores, except the orphan heap's, which is shared (atomic).
@@ -128,10 +126,17 @@ struct ThreadHeap {
   static void push_remote(Slab* s, FreeObj* head, FreeObj* tail, std::size_t k, ThreadHeap* by);
   // Takes the slabs that received notices back onto the partial lists.
   void drain_pending();
-  // Pushes every batch onto its slab.
+  // Pushes every batch onto its slab (the heap's thread).
   void flush_batches() {
-    while (batched) push_batch(std::countr_zero(batched));
+    while (batched) {
+      int c = std::countr_zero(batched);
+      batched &= batched - 1;
+      take_batch(c, this);
+    }
   }
+  // Takes batch[c] whole and pushes it onto its slab; any thread (`by`: the taker's heap, or the
+  // orphan).
+  void take_batch(int c, ThreadHeap* by);
   // Thread exit: every slab goes to the node (detached, partial, or empty to the buddy), and
   // every kept large block to its page heap.
   void abandon_all();
@@ -157,7 +162,6 @@ struct ThreadHeap {
   // The pop of p whose link is not an object start: the list's last object (next is the end),
   // or a corrupted link, reported. Out of line, so the fast path holds no test for the list's end.
   static void* pop_last(Slab* s, FreeObj* p, FreeObj* next) noexcept;
-  void push_batch(int c);
   void add_to_batch(Slab* s, FreeObj* p);
   bool retire_full(Slab* s);
   void release_empty(Slab* s);
@@ -196,5 +200,7 @@ void reset_exit_after_fork();
 
 // Every thread's kept large blocks back to the page layer (malloc_trim).
 void flush_large_caches();
+// Every thread's batches of remote frees onto their slabs (malloc_trim).
+void flush_all_batches();
 
 }  // namespace hm::slab

@@ -2,6 +2,7 @@
 // an object, the quarantine (double free, write after free), freed large blocks made
 // inaccessible, randomised allocation order. Secure mode is read at init, so every case runs in
 // a re-executed child ("threadsafe" death tests) whose environment has HUGEMEM_SECURE=1.
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -267,6 +268,36 @@ TEST_F(Secure, ZeroSizeWriteAfterFreeFaults) {
         std::fprintf(stderr, "the write landed\n");
       },
       "freeing (0x[0-9a-f]+)\n.*hugemem: invalid access at \\3: use after free of the large block \\3");
+}
+
+// Requests near SIZE_MAX fail with ENOMEM, as glibc's do: their canary must not wrap the size
+// into a small class (found by the adversarial run: malloc(SIZE_MAX) handed out 16 bytes and
+// wrote before them).
+TEST_F(Secure, ImpossiblyLargeRequestsFailWithENOMEM) {
+  EXPECT_EXIT(
+      {
+        bool ok = true;
+        for (std::size_t k = 0; k < 16; ++k) {
+          errno = 0;
+          ok = ok && hm_malloc(SIZE_MAX - k) == nullptr && errno == ENOMEM;
+          errno = 0;
+          ok = ok && hm_calloc(1, SIZE_MAX - k) == nullptr && errno == ENOMEM;
+        }
+        void* p = hm_malloc(100);
+        errno = 0;
+        ok = ok && hm_realloc(p, SIZE_MAX) == nullptr && errno == ENOMEM;
+        hm_free(p);  // still p's to free: the realloc failed
+        std::_Exit(ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+TEST_F(Secure, ASizedFreeWithAnImpossibleSizeIsReported) {
+  EXPECT_DEATH(
+      {
+        void* p = hm_malloc(16);
+        hm_free_sized(p, SIZE_MAX);
+      },
+      "hugemem: .*size");
 }
 
 // What else a zero-size block answers: usable size 0, owned, realloc moves it, free_sized(p, 0).
