@@ -87,7 +87,7 @@ void* PageHeap::alloc_from(Arena* list, std::uint32_t n, int align_order, PageKi
   for (Arena* a = list; a; a = a->next) {
     std::size_t dirty_before = a->dirty_page_count();
     bool clean = false;
-    std::uint32_t idx = a->alloc_pages(n, align_order, &clean);
+    std::uint32_t idx = a->alloc_pages(n, align_order, &clean, kind == PageKind::Large && !is_dma());
     if (idx == kNil) continue;
     dirty_ -= dirty_before - a->dirty_page_count();
     if (kind == PageKind::Slab) {
