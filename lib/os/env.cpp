@@ -31,7 +31,8 @@ constexpr Option kOptions[] = {
      "arenas of large blocks (above 32 KiB) take 4 KiB pages: a sparsely touched block would otherwise "
      "clear a whole 2 MiB per touched page. thp becomes 4k when THP is off on the machine"},
     {"HUGEMEM_RELEASE_HIGH", OptionKind::Size, "16m", "a size: digits with an optional k, m or g suffix",
-     "Freed memory a node's heap may keep; four times this much goes back at once, down to this much"},
+     "Freed memory a node's heap may keep beyond what it freed since its recent peak in use (that waits "
+     "for the release epoch); four times this much beyond it goes back at once, down to this much"},
     {"HUGEMEM_RELEASE_LOW", OptionKind::Size, "4m", "a size: digits with an optional k, m or g suffix",
      "Freed memory a heap keeps when memory unused for a whole epoch goes back (when HUGEMEM_RELEASE_HIGH is set below 4m, the default is that value)"},
     {"HUGEMEM_RELEASE_DELAY_MS", OptionKind::Count, "100", "a number of milliseconds (digits)",

@@ -54,7 +54,9 @@ class Arena {
   // whether every page of it is known to read as zero (fresh or decommitted).
   std::uint32_t alloc_block(int order, bool* zeroed);
   // n pages aligned to 2^align_order pages; the tail beyond n goes back to the free lists.
-  std::uint32_t alloc_pages(std::uint32_t n, int align_order, bool* zeroed);
+  // `anywhere` (a large block, align_order 0): at no particular alignment, best fit over runs
+  // of free blocks around touched ones first (alloc_run).
+  std::uint32_t alloc_pages(std::uint32_t n, int align_order, bool* zeroed, bool anywhere = false);
   // Returns [idx, idx + n) to the free lists, coalescing; `dirty` = may hold data.
   void free_pages(std::uint32_t idx, std::uint32_t n, bool dirty);
   // The same, for a range of which about `dirty_pages` pages hold data; `touched` as in the
@@ -105,7 +107,17 @@ class Arena {
  private:
   // Free entries looked at per order for a dirty block before a clean one is taken.
   static constexpr int kDirtyScan = 4;
+  // alloc_run starts from touched blocks down to this many orders below the request's: runs
+  // of smaller pieces are rare and each costs a walk over the descriptors.
+  static constexpr int kRunOrders = 2;
   std::uint32_t pick_block(int order, int* got_order) const;
+  std::uint32_t alloc_run(std::uint32_t n);
+  // The head of the free block that ends at page idx, or kNil.
+  std::uint32_t free_block_before(std::uint32_t idx) const;
+  // Takes [from, to) off the free lists; j is the head of the free block holding `from`, and
+  // every page up to `to` is free. What the blocks hold outside the range goes back, with its
+  // share of their estimates.
+  void claim(std::uint32_t j, std::uint32_t from, std::uint32_t to);
   void push(std::uint32_t idx, int order, std::uint32_t dirty, bool touched);
   void unlink(std::uint32_t idx);
   void free_block(std::uint32_t idx, int order, std::uint32_t dirty, bool touched);

@@ -85,11 +85,12 @@ PageHeap::Lifetime PageHeap::lifetime_of(PageKind k) {
 
 void* PageHeap::alloc_from(Arena* list, std::uint32_t n, int align_order, PageKind kind, std::uint8_t tag, bool* zeroed) {
   for (Arena* a = list; a; a = a->next) {
-    std::size_t dirty_before = a->dirty_page_count();
+    std::size_t dirty_before = a->dirty_page_count(), free_before = a->free_page_count();
     bool clean = false;
-    std::uint32_t idx = a->alloc_pages(n, align_order, &clean);
+    std::uint32_t idx = a->alloc_pages(n, align_order, &clean, kind == PageKind::Large && !is_dma());
     if (idx == kNil) continue;
     dirty_ -= dirty_before - a->dirty_page_count();
+    used_ += free_before - a->free_page_count();
     if (kind == PageKind::Slab) {
       auto base = reinterpret_cast<std::uintptr_t>(a->page(idx));
       for (std::uint32_t i = 0; i < n; ++i) a->desc(idx + i) = PageDesc::slab_page(base, idx, tag);
@@ -180,6 +181,7 @@ bool PageHeap::free(void* p, std::size_t pages) {
   std::size_t dirty_before = a->dirty_page_count();
   a->free_pages(idx, n, true);
   dirty_ += a->dirty_page_count() - dirty_before;
+  used_ -= n;
   maybe_release();
   return true;
 }
@@ -202,6 +204,7 @@ bool PageHeap::resize(void* p, std::size_t new_pages) {
   } else if (n > d.count && !a->extend(idx, d.count, n, dirty_ < n - d.count)) {
     return false;
   }
+  used_ = used_ + n - d.count;
   d.count = n;
   dirty_ = dirty_ + a->dirty_page_count() - dirty_before;
   maybe_release();
@@ -211,6 +214,7 @@ bool PageHeap::resize(void* p, std::size_t new_pages) {
 void PageHeap::maybe_release() {
   if (is_dma()) return;  // a DMA heap's free pages stay (DmaPolicy)
   const std::size_t high = pages_of(g_config.high), low = pages_of(g_config.low);
+  if (used_ > peak_) peak_ = used_;
   if (dirty_ <= low) {  // nothing worth giving back: no epoch runs
     epoch_start_ = 0;
     epoch_end_.store(0, std::memory_order_relaxed);
@@ -218,11 +222,21 @@ void PageHeap::maybe_release() {
     return;
   }
   if (dirty_ < epoch_min_) epoch_min_ = dirty_;
-  if (dirty_ > kBurst * high && dirty_ > burst_retry_) {
+  // Free memory may fill the dip below the heap's recent peak in use, and kBurst x high
+  // beyond it, before it goes at once: keeping it takes the process little higher than it just
+  // was, and a program whose live set swings (big buffers freed and allocated again) gets it
+  // back without a fault and a clear per page; the epoch takes what it does not reuse (a heap
+  // that shrank for good keeps its freed memory for one to two epochs). Beyond that is what
+  // no allocation could reuse, fresh pages having been taken meanwhile: down to `high` above
+  // the dip.
+  const std::size_t recent = peak_ > prev_peak_ ? peak_ : prev_peak_;
+  const std::size_t dip = recent > used_ ? recent - used_ : 0;
+  const std::size_t burst = kBurst * high + dip;
+  if (dirty_ > burst && dirty_ > burst_retry_) {
     // Whole huge pages only (a THP stays intact); what is left is fragmented, and is retried
     // only after another (high - low) has come free, not on every free.
-    release_to(high, false);
-    burst_retry_ = dirty_ > kBurst * high ? dirty_ + high - low : 0;
+    release_to(dip + high, false);
+    burst_retry_ = dirty_ > burst ? dirty_ + high - low : 0;
     if (dirty_ < epoch_min_) epoch_min_ = dirty_;
     return;
   }
@@ -246,6 +260,8 @@ void PageHeap::maybe_release() {
     release_to(target, false);
     release_to(target, true);
   }
+  prev_peak_ = peak_;
+  peak_ = used_;
   epoch_start_ = now;
   epoch_min_ = dirty_;
   epoch_end_.store(now + g_config.delay_ms, std::memory_order_relaxed);
@@ -334,6 +350,8 @@ void PageHeap::destroy_arenas() {
     }
   }
   dirty_ = 0;
+  used_ = 0;
+  peak_ = prev_peak_ = 0;
 }
 
 void PageHeap::add_stats(PageStats& s) {

@@ -10,8 +10,10 @@
 //    is most often reused within moments (a buffer freed and allocated again, a container
 //    regrown), and a program cycling through its free memory keeps that level low, so it is
 //    not made to fault in and clear the same pages again and again;
-//  - a burst above kBurst x `high` goes back at once, down to `high`: a program that frees a
-//    large part of its heap does not keep it resident for an epoch;
+//  - free memory that fills the dip below the heap's recent peak in use (and kBurst x `high`
+//    beyond it) waits for the epoch: keeping it takes the process little higher than it just
+//    was, and a live set that swings (big buffers freed and allocated again) reuses it without
+//    faulting it in again. Above that it goes back at once, down to `high` above the dip;
 //  - an arena that becomes entirely free beyond the first is unmapped by trim();
 //  - when no arena can serve a request a new one is mapped, unless `arena_limit` arenas exist
 //    (then the allocation fails cleanly: nullptr, errno ENOMEM).
@@ -155,6 +157,11 @@ class PageHeap {
   static os::Backing backing_for(Lifetime life);
   Arena* arenas_[kLifetimes] = {};
   std::size_t dirty_ = 0;     // sum of the arenas' dirty free pages, in pages
+  std::size_t used_ = 0;      // pages in blocks (slabs, large blocks, metadata)
+  // The most pages in use during the running epoch and the one before (kept memory fills at
+  // most the dip below it). Epochs run only while free memory is dirty, so after a quiet
+  // spell peak_ may be older: it is never more than the heap once had in use.
+  std::size_t peak_ = 0, prev_peak_ = 0;
   std::size_t released_ = 0;  // pages
   std::uint64_t epoch_start_ = 0;  // monotonic ms; 0: no epoch (dirty_ has been at or below low)
   std::size_t epoch_min_ = 0;      // the lowest dirty_ of the epoch, in pages

@@ -110,6 +110,35 @@ TEST_F(Buddy, GrowsInPlaceOverCleanPagesOnlyWhenAllowed) {
   EXPECT_EQ(arena_->dirty_page_count(), 0u) << "what the block took is no longer free";
 }
 
+// A large block needs no alignment: freed memory in pieces smaller than the request's order
+// serves it when they lie side by side, instead of fresh pages; the best fitting run is taken,
+// from its touched block on.
+TEST_F(Buddy, UnalignedBlockIsPlacedOverTheBestFittingRunOfFreedBlocks) {
+  std::vector<std::uint32_t> all = drain();
+  // 0x1008 (order 3) and 0x1010 (order 3) are neighbours but not buddies: a run of 16 pages
+  // that holds no order-4 block. 0x2000 (order 5) is a run of 32.
+  arena_->free_pages(0x1008, 16, true);
+  arena_->free_pages(0x2000, 32, true);
+  ASSERT_EQ(arena_->free_blocks(3), 2u);
+  ASSERT_EQ(arena_->free_blocks(4), 0u);
+  EXPECT_EQ(arena_->alloc_pages(12, 0, nullptr), 0x2000u) << "aligned placement splits the order-5 block";
+  arena_->free_pages(0x2000, 12, true);
+  bool zeroed = true;
+  EXPECT_EQ(arena_->alloc_pages(12, 0, &zeroed, true), 0x1008u) << "the 16-page run fits best";
+  EXPECT_FALSE(zeroed);
+  EXPECT_EQ(arena_->free_page_count(), 4u + 32u) << "the run's last 4 pages went back";
+  EXPECT_EQ(arena_->dirty_page_count(), 4u + 32u) << "with their share of the estimate";
+  EXPECT_EQ(arena_->alloc_pages(24, 0, nullptr, true), 0x2000u);
+  EXPECT_EQ(arena_->alloc_pages(12, 0, nullptr, true), kNil) << "no run of 12 free pages is left";
+  arena_->free_pages(0x1008, 12, true);
+  arena_->free_pages(0x2000, 24, true);
+  for (std::uint32_t i : all) {
+    if ((i < 0x1008 || i >= 0x1018) && (i < 0x2000 || i >= 0x2020)) arena_->free_pages(i, 1, false);
+  }
+  EXPECT_TRUE(arena_->empty());
+  for (int o = 0; o <= kMaxOrder; ++o) EXPECT_EQ(arena_->free_blocks(o), initial_[o]) << "order " << o;
+}
+
 TEST_F(Buddy, ExactSizeAllocationGivesTheTailBack) {
   std::size_t free_before = arena_->free_page_count();
   std::uint32_t idx = arena_->alloc_pages(5, 0, nullptr);
@@ -144,7 +173,7 @@ TEST_F(Buddy, RandomizedAgainstAReferenceModel) {
     if (do_alloc) {
       std::uint32_t n = 1 + static_cast<std::uint32_t>(rng() % (rng() % 8 == 0 ? 2048 : 16));
       int align = static_cast<int>(rng() % 4);
-      std::uint32_t idx = arena_->alloc_pages(n, align, nullptr);
+      std::uint32_t idx = arena_->alloc_pages(n, align, nullptr, rng() % 2 == 0);
       if (idx == kNil) continue;
       ASSERT_GE(idx, kFirstUsablePage);
       ASSERT_LE(idx + n, kArenaPages);

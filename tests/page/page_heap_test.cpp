@@ -86,25 +86,62 @@ long resident_kib() {
   return rss * 4;
 }
 
-TEST(PageHeap, FreeAboveTheHighWatermarkGivesMemoryBack) {
+// A live set that swings: a big buffer freed and another allocated next. The freed memory lies
+// in the dip below the heap's recent peak in use, so it waits (keeping it takes the process no
+// higher than it just was) and the next buffer is served from it, resident, without a fault.
+TEST(PageHeap, FreedMemoryInTheDipBelowTheRecentPeakIsKeptForReuse) {
   PageHeap& h = fresh_heap(3);
   Config saved = config();
   config().high = 8 << 20;
   config().low = 4 << 20;
+  config().delay_ms = 60000;  // no epoch ends during the test
+  constexpr std::size_t kPages = (64 << 20) >> kPageShift;  // 8 x high
+  auto* p = static_cast<char*>(h.alloc(kPages, 1, PageKind::Large, 0, nullptr));
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 1, kPages << kPageShift);
   std::size_t released = page_stats().released;
+  h.free(p, 0);
+  EXPECT_EQ(page_stats().released, released) << "memory within the recent peak went back at once";
+  long rss_kept = resident_kib();
+  bool zeroed = true;
+  auto* q = static_cast<char*>(h.alloc(kPages - 100, 1, PageKind::Large, 0, &zeroed));
+  EXPECT_EQ(q, p) << "the next buffer is served from the freed one";
+  EXPECT_FALSE(zeroed);
+  std::memset(q, 2, (kPages - 100) << kPageShift);
+  EXPECT_LT(resident_kib(), rss_kept + 4 * 1024) << "the reused buffer was resident already";
+  h.free(q, 0);
+  h.trim();
+  config() = saved;
+}
+
+// Free memory that no allocation could reuse goes back at once: here the heap took 64 MiB of
+// fresh pages (slabs, in arenas of their own) while 64 MiB of freed large blocks waited, so
+// keeping them would take the process 64 MiB above its peak in use.
+TEST(PageHeap, FreedMemoryBeyondTheRecentPeakGoesBackAtOnce) {
+  PageHeap& h = fresh_heap(8);
+  Config saved = config();
+  config().high = 8 << 20;
+  config().low = 4 << 20;
+  config().delay_ms = 60000;
   constexpr std::size_t kPages = (64 << 20) >> kPageShift;
-  auto* p = static_cast<char*>(h.alloc(kPages, 512, PageKind::Large, 0, nullptr));
+  auto* p = static_cast<char*>(h.alloc(kPages, 1, PageKind::Large, 0, nullptr));
   ASSERT_NE(p, nullptr);
   std::memset(p, 1, kPages << kPageShift);
   long rss_full = resident_kib();
+  std::size_t released = page_stats().released;
   h.free(p, 0);
-  long rss_after = resident_kib();
-  config() = saved;
+  ASSERT_EQ(page_stats().released, released);
+  void* slabs = h.alloc(kPages, 16, PageKind::Slab, 1, nullptr);
+  ASSERT_NE(slabs, nullptr);
+  ASSERT_NE(Arena::of(slabs), Arena::of(p)) << "slabs and large blocks have arenas of their own";
   EXPECT_GE(page_stats().released - released, std::size_t{56} << 20);
-  EXPECT_LT(rss_after, rss_full - 50 * 1024) << "RSS must drop by most of the 64 MiB";
+  EXPECT_LT(resident_kib(), rss_full - 50 * 1024) << "RSS must drop by most of the 64 MiB";
+  h.free(slabs, kPages);
+  h.trim();
+  config() = saved;
 }
 
-// Below the burst level, freed memory waits: what the program reuses within an epoch of
+// Freed memory waits: what the program reuses within an epoch of
 // delay_ms stays resident, and what stayed free through a whole epoch goes back at its end, on
 // the next call into the heap, an allocation as much as a free.
 TEST(PageHeap, MemoryUnusedForAWholeEpochGoesBack) {
