@@ -156,7 +156,7 @@ Status Pool::put_plain(void* const* objs, std::uint32_t n) {
 namespace {
 void pop(Cache* c, void** objs, std::uint32_t n) {
   c->len -= n;
-  detail::copy_objs(c->objs + c->len, objs, n);
+  detail::copy_objs_lifo(c->objs + c->len, objs, n);
   detail::add(c->get_objs, std::uint64_t{n});
 }
 void push(Cache* c, void* const* objs, std::uint32_t n) {

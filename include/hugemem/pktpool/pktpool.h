@@ -156,24 +156,44 @@ extern constinit thread_local TlsSlot t_slots[kMaxCachedPools] __attribute__((tl
 // that frees it, on the critical path of every alloc/free.
 extern constinit thread_local TlsSlot t_hot __attribute__((tls_model("initial-exec")));
 
-// Moves n pointers between a cache and the caller. Both directions copy in address order: the
-// top n of the stack go out as a block (still the most recently freed, hottest in the CPU
-// cache), and the groups of bytes a put stores are the ones the next get of the same size
-// loads, so store-to-load forwarding works. From kPairCopyMin objects on, two pointers per
-// 16-byte move (baseline SSE2, inline); below, one at a time. Both measured here against the
-// alternatives: pairs at 4 objects, and an out-of-line AVX2 copy at 32, were slower.
+// Moves n pointers between a cache and the caller. A put copies in address order; a get hands
+// the top n out last-in first-out, objs[len-1] first, as n single gets would (rte_mempool's
+// order). LIFO keeps the order in which elements circulate in runs of neighbouring addresses:
+// a cache refilled from the ring gets a run in ring order and gives it back reversed, still a
+// run, and the run is what the other core frees and flushes back. Copying the top n out in
+// address order instead reverses the order of each burst-sized piece but not its contents, so
+// every pass of the elements through a cache cuts the runs shorter, until the elements come in
+// no order the CPU's prefetchers can follow and each first touch of an mbuf misses (measured:
+// pktpool/README.md, "Order"). From kPairCopyMin objects on, two pointers per 16-byte move
+// (baseline SSE2, inline; a get swaps the pair's halves); below, one at a time. A get of n
+// loads the same 16-byte groups that the put of n before it stored, so store-to-load forwarding
+// works both ways. Both measured here against the alternatives: pairs at 4 objects, and an
+// out-of-line AVX2 copy at 32, were slower.
 inline constexpr std::uint32_t kPairCopyMin = 16;
+typedef long long ObjPair __attribute__((vector_size(16), may_alias, aligned(8)));
 inline void copy_objs(void* const* from, void** to, std::uint32_t n) {
   if (n >= kPairCopyMin) {
-    typedef long long Pair __attribute__((vector_size(16), may_alias, aligned(8)));
     std::uint32_t pairs = n & ~1u;
     for (std::uint32_t i = 0; i < pairs; i += 2)
-      *reinterpret_cast<Pair*>(to + i) = *reinterpret_cast<const Pair*>(from + i);
+      *reinterpret_cast<ObjPair*>(to + i) = *reinterpret_cast<const ObjPair*>(from + i);
     from += pairs;
     to += pairs;
     n -= pairs;
   }
   for (std::uint32_t i = 0; i < n; ++i) to[i] = from[i];
+}
+// to[i] = from[n-1-i]: the get's direction (above).
+inline void copy_objs_lifo(void* const* from, void** to, std::uint32_t n) {
+  if (n >= kPairCopyMin) {
+    std::uint32_t pairs = n & ~1u;
+    for (std::uint32_t i = 0; i < pairs; i += 2) {
+      ObjPair v = *reinterpret_cast<const ObjPair*>(from + n - 2 - i);
+      *reinterpret_cast<ObjPair*>(to + i) = __builtin_shufflevector(v, v, 1, 0);
+    }
+    to += pairs;
+    n -= pairs;
+  }
+  for (std::uint32_t i = 0; i < n; ++i) to[i] = from[n - 1 - i];
 }
 
 // Adds to a counter only its owner thread writes, that other threads may read: a relaxed load
@@ -351,7 +371,7 @@ inline Status Pool::get_bulk(void** objs, std::uint32_t n) {
   detail::Cache* c = fast_cache();
   if (__builtin_expect(c && n <= c->len, 1)) {
     c->len -= n;
-    detail::copy_objs(c->objs + c->len, objs, n);
+    detail::copy_objs_lifo(c->objs + c->len, objs, n);
     detail::add(c->get_objs, std::uint64_t{n});
     return Status::Ok;
   }
