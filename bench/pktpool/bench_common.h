@@ -150,7 +150,9 @@ inline void stamp(benchmark::State& state) {
 // Only one iteration in kEvery is timed: a lap reads the TSC with rdtscp, which waits for the
 // loads before it (so a part's cache misses are charged to it, not to the next) and costs tens
 // of cycles on a VM; timing every iteration of the burst-1 loop would add more than the pool
-// costs. The read's own cost, measured at construction, is taken off every lap; ticks are
+// costs. Which ones is drawn at random (one in kEvery on average): the pool's refills and
+// flushes come every size / B calls, a multiple of kEvery at B = 1 and 32, and every kEvery-th
+// iteration would then time all of them or none, as the phase fell. The read's own cost, measured at construction, is taken off every lap; ticks are
 // converted to ns over the whole run. A timed iteration with a lap over kOffCpu ticks (40-200
 // us at any TSC's 1-5 GHz; a lap's work is at most a few us) had its thread taken off the CPU
 // in the middle: it is left out of both parts, so that on a loaded machine a few preemptions
@@ -168,7 +170,10 @@ class BusyClock {
   }
   void begin() {
     commit();
-    timing_ = ++iters_ % kEvery == 0;
+    rng_ ^= rng_ << 13;  // xorshift32
+    rng_ ^= rng_ >> 17;
+    rng_ ^= rng_ << 5;
+    timing_ = rng_ % kEvery == 0;
     if (timing_) mark_ = ticks();
   }
   void lap(Part k) {
@@ -215,7 +220,8 @@ class BusyClock {
 #endif
   }
   std::chrono::steady_clock::time_point wall0_;
-  std::uint64_t tick0_, overhead_, mark_ = 0, iters_ = 0, kept_ = 0, dropped_ = 0, part_[2] = {}, lap_[2] = {};
+  std::uint32_t rng_ = 2463534242u;
+  std::uint64_t tick0_, overhead_, mark_ = 0, kept_ = 0, dropped_ = 0, part_[2] = {}, lap_[2] = {};
   bool timing_ = false, off_cpu_ = false;
 };
 }  // namespace
