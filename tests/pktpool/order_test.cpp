@@ -34,6 +34,29 @@ TEST(PktOrder, BulkGetsHandOutTheLastPutFirst) {
   }
 }
 
+#if defined(__x86_64__) && !defined(__AVX2__)
+TEST(PktOrder, BothCopyWidthsMoveTheSamePointersInTheSameOrder) {
+  // The copies take 32-byte moves when the CPU has AVX2 (detail::g_avx2), 16-byte ones when
+  // not: both, on whichever this CPU runs, with every size on both sides of the threshold.
+  const bool had = detail::g_avx2;
+  for (bool wide : {false, true}) {
+    if (wide && !__builtin_cpu_supports("avx2")) continue;
+    detail::g_avx2 = wide;
+    auto p = Pool::create(raw_config(1024, 64, 128));
+    ASSERT_TRUE(p);
+    for (std::uint32_t n = 1; n <= 128; ++n) {
+      std::vector<void*> in(n), out(n);
+      ASSERT_EQ(p->get_bulk(in.data(), n), Status::Ok);
+      ASSERT_EQ(p->put_bulk(in.data(), n), Status::Ok);
+      ASSERT_EQ(p->get_bulk(out.data(), n), Status::Ok);
+      for (std::uint32_t i = 0; i < n; ++i) ASSERT_EQ(out[i], in[n - 1 - i]) << "wide " << wide << " n " << n;
+      ASSERT_EQ(p->put_bulk(out.data(), n), Status::Ok);
+    }
+  }
+  detail::g_avx2 = had;
+}
+#endif
+
 TEST(PktOrder, ARefillHandsOutTheRingsLastElementsFirst) {
   // An uncached thread's put goes to the ring in order; a cached thread's miss refills from the
   // ring in ring order and gives the top of it out first.
