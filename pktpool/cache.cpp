@@ -11,6 +11,16 @@ namespace detail {
 constinit thread_local TlsSlot t_slots[kMaxCachedPools] __attribute__((tls_model("initial-exec"))) = {};
 constinit thread_local TlsSlot t_hot __attribute__((tls_model("initial-exec"))) = {};
 
+#if defined(__x86_64__) && !defined(__AVX2__)
+namespace {
+bool detect_avx2() {
+  __builtin_cpu_init();  // required before __builtin_cpu_supports in a static initialiser
+  return __builtin_cpu_supports("avx2");  // CPUID, and the OS saves the YMM state (XCR0)
+}
+}  // namespace
+bool g_avx2 = detect_avx2();
+#endif
+
 namespace {
 
 // Which pool holds each cached-pool id, and with which epoch. A thread's slot is live only
@@ -156,7 +166,7 @@ Status Pool::put_plain(void* const* objs, std::uint32_t n) {
 namespace {
 void pop(Cache* c, void** objs, std::uint32_t n) {
   c->len -= n;
-  detail::copy_objs(c->objs + c->len, objs, n);
+  detail::copy_objs_lifo(c->objs + c->len, objs, n);
   detail::add(c->get_objs, std::uint64_t{n});
 }
 void push(Cache* c, void* const* objs, std::uint32_t n) {

@@ -150,8 +150,14 @@ inline void stamp(benchmark::State& state) {
 // Only one iteration in kEvery is timed: a lap reads the TSC with rdtscp, which waits for the
 // loads before it (so a part's cache misses are charged to it, not to the next) and costs tens
 // of cycles on a VM; timing every iteration of the burst-1 loop would add more than the pool
-// costs. The read's own cost, measured at construction, is taken off every lap; ticks are
-// converted to ns over the whole run.
+// costs. Which ones is drawn at random (one in kEvery on average): the pool's refills and
+// flushes come every size / B calls, a multiple of kEvery at B = 1 and 32, and every kEvery-th
+// iteration would then time all of them or none, as the phase fell. The read's own cost, measured at construction, is taken off every lap; ticks are
+// converted to ns over the whole run. A timed iteration with a lap over kOffCpu ticks (40-200
+// us at any TSC's 1-5 GHz; a lap's work is at most a few us) had its thread taken off the CPU
+// in the middle: it is left out of both parts, so that on a loaded machine a few preemptions
+// do not decide the split (on 2 shared cores, each one added milliseconds to a part whose
+// laps are nanoseconds). <side>_off_cpu is the share of timed iterations left out.
 namespace {
 class BusyClock {
  public:
@@ -163,26 +169,48 @@ class BusyClock {
     overhead_ = (t - t0) / kCalibrate;
   }
   void begin() {
-    timing_ = ++iters_ % kEvery == 0;
+    commit();
+    rng_ ^= rng_ << 13;  // xorshift32
+    rng_ ^= rng_ >> 17;
+    rng_ ^= rng_ << 5;
+    timing_ = rng_ % kEvery == 0;
     if (timing_) mark_ = ticks();
   }
   void lap(Part k) {
     if (!timing_) return;
     std::uint64_t now = ticks(), d = now - mark_;
-    part_[k] += d > overhead_ ? d - overhead_ : 0;
+    if (d > kOffCpu) off_cpu_ = true;
+    lap_[k] += d > overhead_ ? d - overhead_ : 0;
     mark_ = now;
   }
-  void report(benchmark::State& state, const char* side, unsigned objs_per_iter) const {
-    double objs = static_cast<double>(iters_ / kEvery) * objs_per_iter;
+  void report(benchmark::State& state, const char* side, unsigned objs_per_iter) {
+    commit();
+    double objs = static_cast<double>(kept_) * objs_per_iter;
     if (objs <= 0) return;
     double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - wall0_).count();
     double per_tick = ns / static_cast<double>(ticks() - tick0_);
     state.counters[std::string(side) + "_pool_ns"] = static_cast<double>(part_[kPool]) * per_tick / objs;
     state.counters[std::string(side) + "_touch_ns"] = static_cast<double>(part_[kTouch]) * per_tick / objs;
+    state.counters[std::string(side) + "_off_cpu"] = static_cast<double>(dropped_) / static_cast<double>(kept_ + dropped_);
   }
 
  private:
   static constexpr std::uint64_t kEvery = 16;
+  static constexpr std::uint64_t kOffCpu = 200000;
+  // Adds the last timed iteration's laps to the parts, unless its thread was off the CPU.
+  void commit() {
+    if (!timing_) return;
+    timing_ = false;
+    if (off_cpu_) {
+      ++dropped_;
+    } else {
+      ++kept_;
+      part_[kPool] += lap_[kPool];
+      part_[kTouch] += lap_[kTouch];
+    }
+    off_cpu_ = false;
+    lap_[kPool] = lap_[kTouch] = 0;
+  }
   static std::uint64_t ticks() {
 #if defined(__x86_64__) || defined(__i386__)
     unsigned aux;
@@ -192,8 +220,9 @@ class BusyClock {
 #endif
   }
   std::chrono::steady_clock::time_point wall0_;
-  std::uint64_t tick0_, overhead_, mark_ = 0, iters_ = 0, part_[2] = {};
-  bool timing_ = false;
+  std::uint32_t rng_ = 2463534242u;
+  std::uint64_t tick0_, overhead_, mark_ = 0, kept_ = 0, dropped_ = 0, part_[2] = {}, lap_[2] = {};
+  bool timing_ = false, off_cpu_ = false;
 };
 }  // namespace
 

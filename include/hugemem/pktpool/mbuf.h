@@ -229,12 +229,12 @@ inline Mbuf* Mbuf::alloc(Pool& p) {
 inline Status Mbuf::alloc_bulk(Pool& p, Mbuf** ms, std::uint32_t n) {
   detail::Cache* c = p.fast_cache();
   if (__builtin_expect(c && n <= c->len, 1)) {
-    // The cache serves it: copy and re-arm in one pass, top of the stack first as get_bulk.
+    // The cache serves it: copy and re-arm in one pass, last in first out as get_bulk.
     c->len -= n;
     void* const* from = c->objs + c->len;
     const std::uint64_t rearm = p.rearm_, lens = lens_word(p.buf_len_);
     for (std::uint32_t i = 0; i < n; ++i) {
-      auto* m = static_cast<Mbuf*>(from[i]);
+      auto* m = static_cast<Mbuf*>(from[n - 1 - i]);
       reset_for_alloc(m, rearm, lens);
       ms[i] = m;
     }

@@ -156,24 +156,102 @@ extern constinit thread_local TlsSlot t_slots[kMaxCachedPools] __attribute__((tl
 // that frees it, on the critical path of every alloc/free.
 extern constinit thread_local TlsSlot t_hot __attribute__((tls_model("initial-exec")));
 
-// Moves n pointers between a cache and the caller. Both directions copy in address order: the
-// top n of the stack go out as a block (still the most recently freed, hottest in the CPU
-// cache), and the groups of bytes a put stores are the ones the next get of the same size
-// loads, so store-to-load forwarding works. From kPairCopyMin objects on, two pointers per
-// 16-byte move (baseline SSE2, inline); below, one at a time. Both measured here against the
-// alternatives: pairs at 4 objects, and an out-of-line AVX2 copy at 32, were slower.
-inline constexpr std::uint32_t kPairCopyMin = 16;
+// Moves n pointers between a cache and the caller. A put copies in address order; a get hands
+// the top n out last-in first-out, objs[len-1] first, as n single gets would (rte_mempool's
+// order). LIFO keeps the order in which elements circulate in runs of neighbouring addresses:
+// a cache refilled from the ring gets a run in ring order and gives it back reversed, still a
+// run, and the run is what the other core frees and flushes back. Copying the top n out in
+// address order instead reverses the order of each burst-sized piece but not its contents, so
+// every pass of the elements through a cache cuts the runs shorter, until the elements come in
+// no order the CPU's prefetchers can follow and each first touch of an mbuf misses (measured:
+// pktpool/README.md, "Order").
+//
+// How: from kWideCopyMin objects on, the widest moves the CPU has. A get of n then loads the
+// same groups of bytes that the put of n before it stored, so store-to-load forwarding works
+// both ways; the copies are bound by the number of loads and stores, which 32-byte moves halve.
+//  - four pointers per 32-byte move (AVX2; a get reverses them with one permute): compiled so
+//    when the includer's flags have AVX2, else in inline asm when g_avx2 says the CPU and the OS
+//    support it (this header is compiled for baseline x86-64: a call to an out-of-line AVX2
+//    copy, measured, cost more at 32 objects than the moves saved). vzeroupper after the asm,
+//    so that no SSE code after it pays for dirty upper halves.
+//  - else two pointers per 16-byte move (SSE2; a get swaps the halves).
+// Below kWideCopyMin, one pointer at a time (pairs were slower at 4, measured).
+inline constexpr std::uint32_t kWideCopyMin = 16;
+typedef long long ObjPair __attribute__((vector_size(16), may_alias, aligned(8)));
+#if defined(__AVX2__)
+typedef long long ObjQuad __attribute__((vector_size(32), may_alias, aligned(8)));
+inline bool avx2() { return true; }
+template <bool kReverse>
+inline void copy_quad(void* const* from, void** to) {
+  ObjQuad v = *reinterpret_cast<const ObjQuad*>(from);
+  if constexpr (kReverse) v = __builtin_shufflevector(v, v, 3, 2, 1, 0);
+  *reinterpret_cast<ObjQuad*>(to) = v;
+}
+inline void end_avx2() {}
+#elif defined(__x86_64__)
+extern bool g_avx2;  // cache.cpp: set before main when the CPU and the OS support AVX2
+inline bool avx2() { return g_avx2; }
+struct ObjQuad {  // the asm's memory operands: four pointers, read or written whole
+  void* p[4];
+};
+template <bool kReverse>
+inline void copy_quad(void* const* from, void** to) {
+  auto& out = *reinterpret_cast<ObjQuad*>(to);
+  const auto& in = *reinterpret_cast<const ObjQuad*>(from);
+  if constexpr (kReverse)
+    asm("vmovdqu %1, %%ymm0\n\tvpermq $0x1b, %%ymm0, %%ymm0\n\tvmovdqu %%ymm0, %0" : "=m"(out) : "m"(in) : "xmm0");
+  else
+    asm("vmovdqu %1, %%ymm0\n\tvmovdqu %%ymm0, %0" : "=m"(out) : "m"(in) : "xmm0");
+}
+inline void end_avx2() { asm volatile("vzeroupper"); }
+#else
+inline bool avx2() { return false; }
+template <bool kReverse>
+inline void copy_quad(void* const*, void**) {}
+inline void end_avx2() {}
+#endif
+
 inline void copy_objs(void* const* from, void** to, std::uint32_t n) {
-  if (n >= kPairCopyMin) {
-    typedef long long Pair __attribute__((vector_size(16), may_alias, aligned(8)));
-    std::uint32_t pairs = n & ~1u;
-    for (std::uint32_t i = 0; i < pairs; i += 2)
-      *reinterpret_cast<Pair*>(to + i) = *reinterpret_cast<const Pair*>(from + i);
-    from += pairs;
-    to += pairs;
-    n -= pairs;
+  if (n >= kWideCopyMin) {
+    if (avx2()) {
+      std::uint32_t quads = n & ~3u;
+      for (std::uint32_t i = 0; i < quads; i += 4) copy_quad<false>(from + i, to + i);
+      end_avx2();
+      from += quads;
+      to += quads;
+      n -= quads;
+    } else {
+      std::uint32_t pairs = n & ~1u;
+      for (std::uint32_t i = 0; i < pairs; i += 2)
+        *reinterpret_cast<ObjPair*>(to + i) = *reinterpret_cast<const ObjPair*>(from + i);
+      from += pairs;
+      to += pairs;
+      n -= pairs;
+    }
   }
   for (std::uint32_t i = 0; i < n; ++i) to[i] = from[i];
+}
+// to[i] = from[n-1-i]: the get's direction (above). The wide moves take the top of `from`;
+// what is left is its bottom, from[0, n).
+inline void copy_objs_lifo(void* const* from, void** to, std::uint32_t n) {
+  if (n >= kWideCopyMin) {
+    if (avx2()) {
+      std::uint32_t quads = n & ~3u;
+      for (std::uint32_t i = 0; i < quads; i += 4) copy_quad<true>(from + n - 4 - i, to + i);
+      end_avx2();
+      to += quads;
+      n -= quads;
+    } else {
+      std::uint32_t pairs = n & ~1u;
+      for (std::uint32_t i = 0; i < pairs; i += 2) {
+        ObjPair v = *reinterpret_cast<const ObjPair*>(from + n - 2 - i);
+        *reinterpret_cast<ObjPair*>(to + i) = __builtin_shufflevector(v, v, 1, 0);
+      }
+      to += pairs;
+      n -= pairs;
+    }
+  }
+  for (std::uint32_t i = 0; i < n; ++i) to[i] = from[n - 1 - i];
 }
 
 // Adds to a counter only its owner thread writes, that other threads may read: a relaxed load
@@ -351,7 +429,7 @@ inline Status Pool::get_bulk(void** objs, std::uint32_t n) {
   detail::Cache* c = fast_cache();
   if (__builtin_expect(c && n <= c->len, 1)) {
     c->len -= n;
-    detail::copy_objs(c->objs + c->len, objs, n);
+    detail::copy_objs_lifo(c->objs + c->len, objs, n);
     detail::add(c->get_objs, std::uint64_t{n});
     return Status::Ok;
   }
