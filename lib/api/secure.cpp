@@ -376,16 +376,19 @@ void free(const Block& b, void* p) {
 
 namespace {
 constexpr std::size_t kThresholdStart = std::size_t{128} << 10;
+// Larger blocks are freed as usual: a quarantined block is decommitted and held out of reuse,
+// so each costs its pages faulted in again elsewhere, which a program cycling buffers of tens
+// of MiB would pay at every new size (big_allocs: 0.18 -> 0.42 s without this cap).
+constexpr std::size_t kQuarantineMax = std::size_t{4} << 20;
 std::atomic<std::size_t> g_threshold{kThresholdStart};
 }  // namespace
 
 bool quarantine_new_size(const Block& b, void* p) {
-  if (b.kind != Block::Large || b.guard) return false;
+  if (b.kind != Block::Large || b.guard || b.usable > kQuarantineMax) return false;
   std::size_t t = g_threshold.load(std::memory_order_relaxed);
   if (b.usable <= t) return false;
-  // Raised to every new size (a race between two frees of new sizes quarantines both). Unlike
-  // glibc's, not capped (glibc unmaps every block above 32 MiB): a program cycling huge blocks
-  // pays one system call pair per new size, not per free.
+  // Raised to every new size (a race between two frees of new sizes quarantines both): a
+  // program pays one system call pair per new size, not per free.
   while (t < b.usable && !g_threshold.compare_exchange_weak(t, b.usable, std::memory_order_relaxed)) {
   }
   page::Arena* a = b.arena;

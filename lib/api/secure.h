@@ -72,7 +72,8 @@ std::size_t usable(const Block& b, const void* p, const char* what);
 // Default mode, glibc's mmap threshold on arena blocks: glibc hands a freed block above its
 // dynamic threshold (128 KiB at start, raised to the size of each such block freed, up to
 // 32 MiB) back to the kernel, so a use after free of it faults and its data is gone. Here the
-// free of an arena block larger than every block freed before (from 128 KiB) makes it inaccessible and decommitted and puts it in the large quarantine (FIFO, so
+// free of an arena block larger than every block freed before (from 128 KiB up to 4 MiB: above,
+// the refaults of a block held out of reuse cost too much) makes it inaccessible and decommitted and puts it in the large quarantine (FIFO, so
 // its pages are not handed out again soon; a second free of it is reported), and raises the
 // threshold to its size: a program that keeps freeing blocks of a size pays this once, and
 // reuses them from then on. False when p does not qualify (the caller frees it as usual).

@@ -182,8 +182,8 @@ long rss_pages() {
 
 TEST(Override, MallocTrimGivesFreeMemoryBack) {
   // The first free of a block larger than any freed before is given back at once (api/secure.h,
-  // glibc's threshold): a larger one first, so that the blocks below are kept until the trim.
-  F.free(F.malloc(32 * MiB));
+  // glibc's threshold): one of their size first, so that they are kept until the trim.
+  F.free(F.malloc(4 * MiB));
   malloc_trim(0);
   // 12 MiB stays below the default release watermark (16 MiB): only a trim gives it back.
   constexpr std::size_t kBlocks = 3, kBlock = 4 * MiB;

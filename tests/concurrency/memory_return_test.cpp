@@ -20,7 +20,8 @@ namespace {
 constexpr std::size_t kActiveSlack = 4 * MiB;
 // Thread heaps are kept for the next threads (one page of metadata each).
 constexpr std::size_t kHeapMeta = 4 * KiB;
-// A round frees 32 MiB, below the burst level (four times the 16 MiB high watermark, page/heap.h):
+// A round frees 32 MiB, within what the page heap keeps for a whole epoch (the dip below its
+// recent peak, plus four times the 16 MiB high watermark, page/heap.h):
 // it may stay resident for the next round to reuse, but no more than that accumulates.
 constexpr std::size_t kFreeResident = 32 * MiB;
 
@@ -155,7 +156,7 @@ TEST(MemoryReturn, TrimTakesTheBatchesOfIdleThreads) {
 TEST(MemoryReturn, TrimTakesLargeBlocksKeptByOtherLiveThreads) {
   settle();
   std::atomic<bool> kept{false}, done{false};
-  hm_free(hm_malloc(32 * MiB));  // the threshold (api/secure.h) above what the keeper frees
+  hm_free(hm_malloc(4 * MiB));  // the threshold (api/secure.h) above what the keeper frees
   hm_trim(0);
   std::thread keeper([&] {
     hm_free(hm_malloc(256 * KiB));  // kept in this thread's large-block cache

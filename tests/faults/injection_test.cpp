@@ -201,8 +201,8 @@ TEST_F(Injection, AlignedAllocations) {
 
 TEST_F(Injection, FailedDecommitsKeepMemoryAccountedUntilTrim) {
   // The first free of a block larger than any freed before is quarantined (api/secure.h, glibc's
-  // threshold): one of 8 MiB first, so that the 4 MiB blocks below go back to the page heap.
-  hm_free(hm_malloc(8 * kMiB));
+  // threshold): one of 4 MiB first, so that the 4 MiB blocks below go back to the page heap.
+  hm_free(hm_malloc(4 * kMiB));
   hm::os::fail_next_decommits(kAll);
   std::size_t released = stats().released;
   std::vector<void*> blocks;
