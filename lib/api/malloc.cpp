@@ -413,7 +413,6 @@ HM_EXPORT std::size_t hm_usable_size(const void* p) noexcept {
 
 HM_EXPORT int hm_trim(std::size_t) noexcept {
   int saved = errno;
-  slab::flush_all_batches();  // every thread's, an idle one's too
   if (slab::ThreadHeap* h = api::t_own_heap) h->drain_pending();
   api::secure::flush();  // secure mode's quarantines, or the default mode's of large blocks
   slab::flush_large_caches();

@@ -39,9 +39,6 @@ struct Totals {
 // a lambda would be instrumented).
 __attribute__((no_sanitize("thread"))) void add_heap(Totals& t, const slab::ThreadHeap* h) {
   t.large_bytes += *static_cast<const volatile std::int64_t*>(&h->large_bytes);
-  // Freed remotely, not yet pushed to their slab (whose `used` still counts them).
-  for (int c = 0; c < slab::kClasses; ++c)
-    t.small_bytes -= static_cast<std::int64_t>(slab::list_length(h->batch[c].load(std::memory_order_relaxed)) * slab::class_size(c));
 }
 
 // A slab's objects in use: its `used` less the remote frees not yet collected (R's length), read

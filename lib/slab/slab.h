@@ -82,9 +82,9 @@ inline constexpr std::uintptr_t kNotify = 1;
 inline constexpr int kLengthShift = 48;
 inline constexpr std::uintptr_t kHeadMask = (std::uintptr_t{1} << kLengthShift) - 1;
 static_assert(kMaxSlabPages * 4096 / 16 < (std::size_t{1} << (64 - kLengthShift)), "a slab's objects fit the length");
-// R after pushing a chain of k objects headed by p onto `list` (0 or a list, never kNotify).
-inline std::uintptr_t pushed(std::uintptr_t list, const void* p, std::size_t k = 1) {
-  return (((list >> kLengthShift) + k) << kLengthShift) | reinterpret_cast<std::uintptr_t>(p);
+// R after pushing p onto `list` (0 or a list, never kNotify).
+inline std::uintptr_t pushed(std::uintptr_t list, const void* p) {
+  return (((list >> kLengthShift) + 1) << kLengthShift) | reinterpret_cast<std::uintptr_t>(p);
 }
 inline FreeObj* list_head(std::uintptr_t r) { return reinterpret_cast<FreeObj*>(r & kHeadMask & ~kNotify); }
 // What a remote push links p to: R's list, or the slab's end when R has none (`end`, below).

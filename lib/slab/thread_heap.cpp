@@ -67,7 +67,6 @@ void* ThreadHeap::alloc_refill(std::size_t n) noexcept {
       set_active(c, &g_empty_slab);
     }
     page::PageHeap::of_node(node).tick();  // a program of small objects calls the page heap rarely
-    flush_batches();
     drain_pending();
     Slab* next = partial[c].pop();
     if (!next) next = NodeSlabs::of(node).take(c, this);
@@ -120,60 +119,11 @@ void ThreadHeap::local_free_inactive(Slab* s) noexcept {
 
 void ThreadHeap::remote_free(Slab* s, FreeObj* p, ThreadHeap* by) noexcept {
   if (__builtin_expect(by->unready != nullptr, 0)) return by->unready->free(p);
-  // An armed slab's free is a notice at once (its owner waits for it, or it is the node's and
-  // the notice may hand it to this thread); a disarmed one's joins this thread's batch, if the
-  // slab is of this heap's domain (a DMA heap's object freed through malloc's free goes at once:
-  // the batch must not outlive the DMA heap).
-  if (by->batches && s->node == by->node && !(s->remote.load(std::memory_order_relaxed) & kNotify))
-    return by->add_to_batch(s, p);
-  push_remote(s, p, p, 1, by);
-}
-
-void ThreadHeap::add_to_batch(Slab* s, FreeObj* p) {
-  int c = s->cls;
-  std::uintptr_t w = batch[c].load(std::memory_order_relaxed);
-  if (w && batch_slab[c] != s) {
-    take_batch(c, this);
-    w = 0;
-  }
-  batch_slab[c] = s;
-  batched |= std::uint64_t{1} << c;
-  // A failed exchange means a trim took the chain meanwhile (it leaves 0): start a new one.
-  do {
-    p->link = encode(w ? list_head(w) : s->end, s);
-  } while (!batch[c].compare_exchange_weak(w, pushed(w, p), std::memory_order_release, std::memory_order_relaxed));
-  std::size_t n = list_length(w) + 1;
-  if (n == kBatchMax || n * s->size >= kBatchBytes) take_batch(c, this);
-}
-
-void ThreadHeap::take_batch(int c, ThreadHeap* by) {
-  std::uintptr_t w = batch[c].exchange(0, std::memory_order_acquire);
-  if (!w) return;
-  FreeObj* head = list_head(w);
-  std::size_t k = list_length(w);
-  // The chain's objects count in their slab's `used`, so the slab outlives this walk.
-  Slab* s = slab_of(head);
-  FreeObj* tail = head;
-  for (std::size_t i = 1; i < k; ++i) tail = decode(tail->link, s);
-  push_remote(s, head, tail, k, by);
-}
-
-void ThreadHeap::push_remote(Slab* s, FreeObj* head, FreeObj* tail, std::size_t k, ThreadHeap* by) {
   std::uintptr_t r = s->remote.load(std::memory_order_relaxed);
   for (;;) {
-    if (r & kNotify) {
-      // Armed since the chain began (its owner retired it, or exited): a notice per object; the
-      // first one disarms an owned slab and later ones are plain pushes under the lock. Each
-      // object's link is read before its notice rewrites it.
-      for (FreeObj* p = head;;) {
-        FreeObj* next = p == tail ? nullptr : decode(p->link, s);
-        NodeSlabs::of(s->node).notice_free(s, p, by);
-        if (!next) return;
-        p = next;
-      }
-    }
-    tail->link = encode(push_link(r, s->end), s);
-    if (s->remote.compare_exchange_weak(r, pushed(r, head, k), std::memory_order_release,
+    if (r & kNotify) return NodeSlabs::of(s->node).notice_free(s, p, by);
+    p->link = encode(push_link(r, s->end), s);
+    if (s->remote.compare_exchange_weak(r, pushed(r, p), std::memory_order_release,
                                         std::memory_order_relaxed))
       return;
   }
@@ -200,7 +150,6 @@ void ThreadHeap::drain_pending() {
 }
 
 void ThreadHeap::abandon_all() {
-  flush_batches();  // first: its notices may hand this heap a slab, which abandon gives away
   NodeSlabs::of(node).abandon(this);
   large_cache.flush();
 }
@@ -233,8 +182,6 @@ ThreadHeap* acquire_heap(int node) {
   // A released heap owns no slab (abandon gave them all away), so its node may change.
   h->node = node;
   h->free_next = nullptr;
-  h->batches = true;
-  h->batched = 0;
   for (std::uint8_t& m : h->made) m = 0;
   return h;
 }
@@ -269,13 +216,6 @@ void unlock_exit_heap() { g_exit_lock.unlock(); }
 void lock_exit_for_fork() { g_exit_lock.lock(); }
 void unlock_exit_for_fork() { g_exit_lock.unlock(); }
 void reset_exit_after_fork() { g_exit_lock.reset(); }
-
-void flush_all_batches() {
-  page::LockGuard g(g_heaps_lock);
-  for (ThreadHeap* h = g_all; h; h = h->all_next)
-    for (int c = 0; c < kClasses; ++c)
-      if (h->batch[c].load(std::memory_order_relaxed)) h->take_batch(c, &g_orphan);
-}
 
 void flush_large_caches() {
   page::LockGuard g(g_heaps_lock);

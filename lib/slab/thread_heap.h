@@ -24,11 +24,6 @@ extern Slab g_empty_slab;
 
 // Partial slabs a thread keeps per class before it hands empty ones back to its node.
 inline constexpr std::size_t kKeepPartial = 4;
-// A thread's batch of remote frees of a class (ThreadHeap::Batch) goes to its slab at this many
-// objects or bytes, whichever comes first.
-inline constexpr std::uint32_t kBatchMax = 32;
-inline constexpr std::uint32_t kBatchBytes = 8 << 10;
-static_assert(kClasses <= 64, "a bit per class marks its batch");
 
 // A thread heap that owns nothing and allocates nothing: what a thread's fast paths read before
 // it has a heap of its own, after it released it, and always in checked and secure mode. Its
@@ -45,27 +40,8 @@ struct ThreadHeap {
   // reaches its slab in one load, with no class lookup. set_active keeps the two in step.
   Slab* by_size[kTableMax / 8 + 1];
   Slab* active[kClasses];   // never null: the empty sentinel until the first refill
-  // What a remote free reads of the freeing heap, on one line.
   const Unready* unready = nullptr;  // set only on unready heaps (above)
-  bool batches = false;
   int node = 0;
-  std::uint64_t batched = 0;  // bit c: batch[c] may hold objects (the heap's thread's hint)
-  // Batches, one per class: this thread's latest remote frees of the class into one disarmed
-  // slab of another heap, chained through their links (encoded with that slab's key, the last
-  // one linking to its end, so each looks free and a second free of it is reported). batch[c]
-  // is that chain's head with its length in the top 16 bits, as R is (slab.h). Only the heap's
-  // thread adds to it (a compare-and-swap on its own line, uncontended); anyone takes it whole
-  // by an exchange: the heap's thread when a free of the class goes to another slab, at
-  // kBatchMax objects or kBatchBytes, and before it refills or exits; malloc_trim from any
-  // thread (flush_all_batches), so a thread that frees and then waits forever does not keep its
-  // batches' slabs. The taker pushes the chain onto the slab's R with one compare-and-swap. A
-  // consumer freeing a producer's burst so takes the contended line of each R once per batch
-  // instead of once per object. Batched objects still count in their slab's `used` until
-  // pushed, so the slab cannot be freed under them (nor under a taker walking the chain); the
-  // statistics count them as freed. Only heaps used by one thread batch (`batches`); the
-  // orphan, shared, pushes each free at once.
-  std::atomic<std::uintptr_t> batch[kClasses] = {};
-  Slab* batch_slab[kClasses] = {};  // the heap's thread's: the slab of batch[c] while it is not 0
   // Large and direct bytes allocated minus freed (statistics; small objects are counted from
   // the slabs themselves, so the fast paths keep no counter). Written by the heap's thread
   // alone with plain stores, except the orphan heap's, which is shared (atomic).
@@ -121,22 +97,8 @@ struct ThreadHeap {
   // may hand a node-owned slab to `by` (NodeSlabs::notice_free). An unready `by` hands p to its
   // free hook instead.
   static void remote_free(Slab* s, FreeObj* p, ThreadHeap* by) noexcept;
-  // Pushes the chain head..tail (k objects of s, linked) onto R with one compare-and-swap, or
-  // object by object as notices when s is armed.
-  static void push_remote(Slab* s, FreeObj* head, FreeObj* tail, std::size_t k, ThreadHeap* by);
   // Takes the slabs that received notices back onto the partial lists.
   void drain_pending();
-  // Pushes every batch onto its slab (the heap's thread).
-  void flush_batches() {
-    while (batched) {
-      int c = std::countr_zero(batched);
-      batched &= batched - 1;
-      take_batch(c, this);
-    }
-  }
-  // Takes batch[c] whole and pushes it onto its slab; any thread (`by`: the taker's heap, or the
-  // orphan).
-  void take_batch(int c, ThreadHeap* by);
   // Thread exit: every slab goes to the node (detached, partial, or empty to the buddy), and
   // every kept large block to its page heap.
   void abandon_all();
@@ -162,7 +124,6 @@ struct ThreadHeap {
   // The pop of p whose link is not an object start: the list's last object (next is the end),
   // or a corrupted link, reported. Out of line, so the fast path holds no test for the list's end.
   static void* pop_last(Slab* s, FreeObj* p, FreeObj* next) noexcept;
-  void add_to_batch(Slab* s, FreeObj* p);
   bool retire_full(Slab* s);
   void release_empty(Slab* s);
 };
@@ -200,7 +161,5 @@ void reset_exit_after_fork();
 
 // Every thread's kept large blocks back to the page layer (malloc_trim).
 void flush_large_caches();
-// Every thread's batches of remote frees onto their slabs (malloc_trim).
-void flush_all_batches();
 
 }  // namespace hm::slab

@@ -111,48 +111,6 @@ TEST(MemoryReturn, ThousandsOfLiveThreadsTakeLittleAndGiveItBackWhenJoined) {
   EXPECT_LE(rss_after - std::min(rss_after, rss_base), kFreeResident + kResidentSlack) << "their memory stayed resident";
 }
 
-// Threads that free a few objects of another thread's slabs each (batched: slab/thread_heap.h)
-// and then wait forever must not keep those slabs: once the owner freed the rest and exited,
-// malloc_trim from another thread pushes the batches, and the emptied slabs go back.
-TEST(MemoryReturn, TrimTakesTheBatchesOfIdleThreads) {
-  settle();
-  hm_stats base = hm_now();
-  constexpr int kWaiters = 16;
-  std::vector<std::vector<void*>> given(kWaiters);
-  std::atomic<int> handed{0}, freed{0};
-  std::atomic<bool> done{false};
-  std::thread owner([&] {
-    std::vector<void*> mine;
-    for (std::size_t size = 16; size <= 2048; size += 16) {
-      for (int i = 0; i < 200; ++i) {
-        void* p = hm_malloc(size);
-        if (i < 2 * kWaiters) given[i % kWaiters].push_back(p);
-        else mine.push_back(p);
-      }
-    }
-    handed = 1;
-    while (freed.load() < kWaiters) std::this_thread::yield();  // the waiters' frees: batched
-    for (void* p : mine) hm_free(p);
-  });
-  std::vector<std::thread> waiters;
-  for (int w = 0; w < kWaiters; ++w)
-    waiters.emplace_back([&, w] {
-      while (!handed.load()) std::this_thread::yield();
-      for (void* p : given[w]) hm_free(p);
-      ++freed;
-      while (!done.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    });
-  owner.join();
-  hm_trim(0);
-  hm_stats after = hm_now();
-  done = true;
-  for (auto& t : waiters) t.join();
-  std::printf("active: base %zu KiB, after the trim with the waiters alive %zu KiB\n", base.active / KiB, after.active / KiB);
-  // A trim also frees the node's reserve: what is left is the waiters' heaps (their batches'
-  // slabs, before malloc_trim took them, were about 1.6 MiB here).
-  EXPECT_LE(after.active, base.active + kWaiters * kHeapMeta + 256 * KiB) << "idle threads' batches kept their slabs";
-}
-
 TEST(MemoryReturn, TrimTakesLargeBlocksKeptByOtherLiveThreads) {
   settle();
   std::atomic<bool> kept{false}, done{false};

@@ -149,8 +149,6 @@ struct Model {
       live.erase(it);
     } else if (op < 95) {
       h->drain_pending();
-    } else if (op < 96) {
-      flush_all_batches();  // malloc_trim, from any thread
     } else if (op < 98) {
       int i = static_cast<int>(rng() % kHeaps);
       release_heap(heaps[i]);  // thread exit
@@ -184,8 +182,6 @@ struct Model {
         for (Slab* s = h->full[c].head; s; s = s->next) slabs.insert(s);
       }
       for (Slab* s = h->pending.load(); s; s = s->pending_next) slabs.insert(s);
-      for (int c : kClassesUsed)
-        if (h->batch[c].load()) slabs.insert(slab_of(list_head(h->batch[c].load())));
     }
     for (int c : kClassesUsed) {
       for (Slab* s = NodeSlabs::of(0).partial(c).head; s; s = s->next) {
@@ -205,14 +201,6 @@ struct Model {
       std::uintptr_t r = s->remote.load();
       std::size_t on_remote = r > kNotify ? walk(s, list_head(r), seen) : 0;
       EXPECT_EQ(on_remote, list_length(r)) << "R's length is not its list's";
-      // Freed remotely, still in the freeing heap's batch (counted in used, like R's objects).
-      for (ThreadHeap* h : heaps) {
-        std::uintptr_t b = h->batch[s->cls].load();
-        if (b && slab_of(list_head(b)) == s) {
-          EXPECT_EQ(walk(s, list_head(b), seen), list_length(b)) << "a batch's count is not its chain's";
-          on_remote += list_length(b);
-        }
-      }
       auto fresh = static_cast<std::size_t>((s->begin + s->span - s->fresh) / s->size);
       for (auto& [p, ps] : live) {
         if (ps == s) EXPECT_FALSE(seen.count(p)) << "a live object is also on a free list";

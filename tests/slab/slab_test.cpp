@@ -25,9 +25,6 @@ class Slabs : public ::testing::Test {
     a_ = acquire_heap(0);
     b_ = acquire_heap(0);
     ASSERT_TRUE(a_ && b_);
-    // b's frees are the remote frees these tests follow onto R: pushed at once, not batched
-    // (the batch has tests of its own, which turn it back on).
-    b_->batches = false;
   }
   void TearDown() override {
     release_heap(a_);
@@ -149,101 +146,6 @@ TEST_F(Slabs, APartialSlabStillArmedFromItsRetirementGetsItsRemoteFreesThroughAN
   for (std::size_t i = 3; i < objs.size(); ++i) a_->free(s, static_cast<FreeObj*>(objs[i]));
   EXPECT_EQ(s->used, 0u);
   a_->free(a_->active[kClass], static_cast<FreeObj*>(next));
-}
-
-// A remote free into a disarmed slab joins the freeing heap's batch for its class: it looks free
-// at once (a second free is reported), and the batch reaches R in one push when a free of the
-// class goes to another slab, or when the heap flushes (refill, trim, exit).
-TEST_F(Slabs, RemoteFreesAreBatchedPerClassAndPushedAsOneList) {
-  b_->batches = true;
-  std::vector<void*> objs;
-  for (int i = 0; i < 4; ++i) objs.push_back(a_->alloc(kClass));
-  Slab* s = a_->active[kClass];
-  void* other = a_->alloc(kClass + 1);
-  Slab* t = a_->active[kClass + 1];
-  for (int i = 0; i < 3; ++i) b_->free(s, static_cast<FreeObj*>(objs[i]));
-  EXPECT_EQ(s->remote.load(), 0u) << "nothing pushed yet";
-  EXPECT_EQ(list_length(b_->batch[kClass].load()), 3u);
-  EXPECT_EQ(s->used, 4u) << "batched objects still count in their slab";
-  EXPECT_DEATH(b_->free(s, static_cast<FreeObj*>(objs[1])), "hugemem: double free");
-  b_->free(t, static_cast<FreeObj*>(other));  // another class: another batch
-  EXPECT_EQ(list_length(b_->batch[kClass].load()), 3u);
-  EXPECT_EQ(list_length(b_->batch[kClass + 1].load()), 1u);
-  b_->flush_batches();
-  EXPECT_EQ(list_length(s->remote.load()), 3u) << "one push of the whole batch";
-  EXPECT_EQ(list_length(t->remote.load()), 1u);
-  EXPECT_EQ(b_->batch[kClass].load(), 0u);
-  EXPECT_EQ(collect_remote(s), 3u);
-  EXPECT_EQ(collect_remote(t), 1u);
-  EXPECT_EQ(s->used, 1u);
-  a_->free(s, static_cast<FreeObj*>(objs[3]));
-}
-
-// malloc_trim, from any thread, takes every heap's batches (a thread that freed and then waits
-// forever must not keep the slabs), racing with nothing: the batch's word is taken by an exchange.
-TEST_F(Slabs, AnyThreadTakesEveryHeapsBatches) {
-  b_->batches = true;
-  void* p = a_->alloc(kClass);
-  void* q = a_->alloc(kClass);
-  Slab* s = a_->active[kClass];
-  b_->free(s, static_cast<FreeObj*>(p));
-  b_->free(s, static_cast<FreeObj*>(q));
-  std::thread([] { flush_all_batches(); }).join();
-  EXPECT_EQ(b_->batch[kClass].load(), 0u);
-  EXPECT_EQ(list_length(s->remote.load()), 2u) << "the batch reached its slab";
-  void* r = a_->alloc(kClass);
-  b_->free(s, static_cast<FreeObj*>(r));  // b's next free starts a new batch
-  EXPECT_EQ(list_length(b_->batch[kClass].load()), 1u);
-  b_->flush_batches();
-  EXPECT_EQ(collect_remote(s), 3u);
-}
-
-TEST_F(Slabs, ABatchGoesWhenItsClassMovesToAnotherSlabOrItIsFull) {
-  b_->batches = true;
-  ThreadHeap* c_ = acquire_heap(0);
-  void* mine = a_->alloc(kClass);
-  Slab* s = a_->active[kClass];
-  void* theirs = c_->alloc(kClass);
-  Slab* t = c_->active[kClass];
-  ASSERT_NE(s, t);
-  b_->free(s, static_cast<FreeObj*>(mine));
-  b_->free(t, static_cast<FreeObj*>(theirs));  // same class, other slab: s's batch goes first
-  EXPECT_EQ(list_length(s->remote.load()), 1u);
-  EXPECT_EQ(slab_of(list_head(b_->batch[kClass].load())), t);
-  b_->flush_batches();
-  EXPECT_EQ(collect_remote(s), 1u);
-  EXPECT_EQ(collect_remote(t), 1u);
-  std::vector<void*> objs;
-  for (std::uint32_t i = 0; i < kBatchMax; ++i) objs.push_back(a_->alloc(kClass));
-  for (std::uint32_t i = 0; i + 1 < kBatchMax; ++i) b_->free(slab_of(objs[i]), static_cast<FreeObj*>(objs[i]));
-  bool one_slab = true;
-  for (void* o : objs) one_slab = one_slab && slab_of(o) == slab_of(objs[0]);
-  if (one_slab) {
-    EXPECT_EQ(slab_of(objs[0])->remote.load(), 0u);
-    b_->free(slab_of(objs.back()), static_cast<FreeObj*>(objs.back()));
-    EXPECT_EQ(list_length(slab_of(objs[0])->remote.load()), kBatchMax) << "a full batch goes at once";
-  }
-  b_->flush_batches();
-  for (void* o : objs) collect_remote(slab_of(o));
-  release_heap(c_);
-}
-
-// A batch whose slab was armed after it began (its owner retired it full) is delivered as
-// notices: the owner finds the slab on its pending list.
-TEST_F(Slabs, ABatchIntoASlabArmedMeanwhileIsDeliveredAsNotices) {
-  b_->batches = true;
-  Slab* s = nullptr;
-  std::vector<void*> objs;
-  objs.push_back(a_->alloc(kClass));
-  s = a_->active[kClass];
-  b_->free(s, static_cast<FreeObj*>(objs[0]));  // batched while s is disarmed
-  while (a_->active[kClass] == s) objs.push_back(a_->alloc(kClass));  // s retires full: armed
-  ASSERT_EQ(s->state, SlabState::Full);
-  b_->flush_batches();
-  EXPECT_EQ(a_->pending.load(), s) << "the batch's push was a notice";
-  a_->drain_pending();
-  EXPECT_EQ(s->state, SlabState::Partial);
-  for (std::size_t i = 1; i < objs.size(); ++i) a_->free(slab_of(objs[i]), static_cast<FreeObj*>(objs[i]));
 }
 
 TEST_F(Slabs, AnExitingThreadsSlabsAreAdoptedNotLeaked) {
