@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <vector>
 
 #include "slab/size_class.h"
@@ -70,15 +71,17 @@ TEST(SlabGeometry, TheObjectStartCheckAcceptsExactlyTheObjectStarts) {
   std::vector<std::uint64_t> far = {0, 1, 16, 0x7fffffffffffull, 0x800000000000ull, ~0ull, ~0ull - 15};
   for (int c = 0; c < kClasses; ++c) {
     for (std::size_t pages : {slab_pages(c, 0), full_slab_pages(c)}) {
-      // Only the header is written: the slab's memory is a buffer of its length.
-      std::vector<std::uint64_t> mem(pages * 4096 / 8);
-      Slab* s = format_slab(mem.data(), pages, c, 0);
+      // Only the header is written: the slab's memory is a page-aligned buffer of its length.
+      void* mem = std::aligned_alloc(4096, pages * 4096);
+      ASSERT_NE(mem, nullptr);
+      Slab* s = format_slab(mem, pages, c, 0);
       ASSERT_EQ(s->capacity, (pages * 4096 - slab_offset(c)) / class_size(c));
       for (std::int64_t off = -4096; off < static_cast<std::int64_t>(s->span) + 4096; ++off) {
         bool start = off >= 0 && off < static_cast<std::int64_t>(s->span) && off % class_size(c) == 0;
         ASSERT_EQ(s->contains_object(s->begin + off), start) << "class " << c << " offset " << off;
       }
       for (std::uint64_t a : far) EXPECT_FALSE(s->contains_object(reinterpret_cast<void*>(a))) << a;
+      std::free(mem);
     }
   }
 }
