@@ -48,6 +48,7 @@ install)
 c)
   prefix=$1 work=$2
   fresh "$work"
+  command -v pkg-config >/dev/null || { echo "SKIP: pkg-config is not installed (scripts/deps.sh installs it)"; exit 77; }
   pc_env "$prefix"
   cc=${CC:-cc}
   pkg-config --exists hugemem hugemem-static hugemem-pktpool hugemem-vfio || fail "pkg-config does not find the packages"
