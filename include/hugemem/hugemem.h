@@ -54,6 +54,8 @@ int hm_trim(size_t pad) HM_NOTHROW;
  *  - resident:  the part that is in RAM now, as the kernel reports it (mincore over hugemem's
  *               mappings, metadata included); the cost of this figure is one pass over them.
  * allocated <= active <= committed <= reserved, and resident <= reserved.
+ * Arenas on hugetlb pages (HUGEMEM_PAGES=1g or 2m) take all their pages from the kernel's pool
+ * when they are mapped: bytes_by_backing shows those; committed still counts what is in use.
  * Reading the statistics never slows an allocation: the counters are per thread and the reader
  * sums them. */
 struct hm_stats {

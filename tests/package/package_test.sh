@@ -48,6 +48,7 @@ install)
 c)
   prefix=$1 work=$2
   fresh "$work"
+  command -v pkg-config >/dev/null || { echo "SKIP: pkg-config is not installed (scripts/deps.sh installs it)"; exit 77; }
   pc_env "$prefix"
   cc=${CC:-cc}
   pkg-config --exists hugemem hugemem-static hugemem-pktpool hugemem-vfio || fail "pkg-config does not find the packages"
@@ -109,7 +110,8 @@ header)
   if ! ${CXX:-c++} -std=c++20 -fsyntax-only -Wall -Wextra -Werror -I"$prefix/include" "$work/$name.cpp" 2>"$work/$name.err"; then
     for b in $blocked; do
       if grep -q "include/$b:.*fatal error: \(os\|page\|slab\|api\)/.*No such file" "$work/$name.err"; then
-        echo "SKIP: $header needs $b, which includes lib/ internals that are not installed"
+        if [ "$b" = "$header" ]; then why="it includes"; else why="it needs $b, which includes"; fi
+        echo "SKIP: $header does not compile alone: $why lib/ internals (os/, page/) that are not installed"
         exit 77
       fi
     done
