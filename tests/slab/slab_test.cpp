@@ -60,6 +60,35 @@ TEST_F(Slabs, RemoteFreesAreCollectedByTheOwner) {
   EXPECT_EQ(s->used, 0u);
 }
 
+// A full slab that regains an object goes behind the partial slabs already listed: refills take
+// slabs in the order they regained objects, so a slab freed into once is not taken next for that
+// one object while others wait with more (taken first, a live set freed at random made most
+// refills yield one or two objects).
+TEST_F(Slabs, SlabsThatRegainObjectsAreRefilledFromInTheOrderTheyRegainedThem) {
+  // Three full slabs: fill the active slab three times over.
+  std::vector<Slab*> slabs;
+  std::vector<std::vector<FreeObj*>> objs;
+  for (int k = 0; k < 3; ++k) {
+    void* p = a_->alloc(kClass);
+    ASSERT_NE(p, nullptr);
+    Slab* s = slab_of(p);
+    slabs.push_back(s);
+    objs.push_back({static_cast<FreeObj*>(p)});
+    while (s->has_free() || s->fresh != s->begin + s->span) objs.back().push_back(static_cast<FreeObj*>(a_->alloc(kClass)));
+    ASSERT_EQ(a_->active[kClass], s);
+  }
+  // Slab 0 and then slab 1 regain one object each, while slab 2 is still the active one.
+  a_->free(slabs[0], objs[0][5]);
+  a_->free(slabs[1], objs[1][7]);
+  ASSERT_EQ(slabs[0]->state, SlabState::Partial);
+  ASSERT_EQ(slabs[1]->state, SlabState::Partial);
+  // The active slab has none: the next two allocations come from slab 0, then slab 1.
+  EXPECT_EQ(a_->alloc(kClass), objs[0][5]);
+  EXPECT_EQ(a_->alloc(kClass), objs[1][7]);
+  for (std::size_t k = 0; k < 3; ++k)
+    for (FreeObj* o : objs[k]) a_->free(slabs[k], o);
+}
+
 // R carries its list's length, so a list onto an empty freelist is taken whole (no walk through
 // objects another thread wrote); onto a non-empty one it is walked and its length checked.
 TEST_F(Slabs, ARemoteListCarriesItsLengthAndGoesWholeOntoAnEmptyFreelist) {
