@@ -98,6 +98,13 @@ void* ThreadHeap::pop_last(Slab* s, FreeObj* p, FreeObj* next) noexcept {
 void ThreadHeap::release_empty(Slab* s) { NodeSlabs::of(s->node).put_empty(s, this); }
 
 void ThreadHeap::local_free_inactive(Slab* s) noexcept {
+  // A partial slab that still holds objects needs nothing more (with a live set freed at random,
+  // most frees): answered before anything that needs a stack frame.
+  if (s->state == SlabState::Partial && s->used != 0) return;
+  list_after_free(s);
+}
+
+void ThreadHeap::list_after_free(Slab* s) noexcept {
   if (s->state == SlabState::Full) {
     full[s->cls].remove(s);
     s->state = SlabState::Partial;

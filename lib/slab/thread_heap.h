@@ -124,6 +124,8 @@ struct ThreadHeap {
   // The pop of p whose link is not an object start: the list's last object (next is the end),
   // or a corrupted link, reported. Out of line, so the fast path holds no test for the list's end.
   static void* pop_last(Slab* s, FreeObj* p, FreeObj* next) noexcept;
+  // local_free_inactive's work for a full slab, or one that became empty.
+  __attribute__((noinline)) void list_after_free(Slab* s) noexcept;
   bool retire_full(Slab* s);
   void release_empty(Slab* s);
 };
