@@ -75,6 +75,7 @@ void* alloc_large(ThreadHeap* h, std::size_t n, std::size_t align, bool* zeroed)
       page::PageHeap::of_node(h->node).tick();  // the page heap was not called: its epoch may be over
       if (zeroed) *zeroed = false;
       slab::count_large(h, static_cast<std::int64_t>(pages << page::kPageShift));
+      secure::note_large_alloc(kept, pages << page::kPageShift);
       return kept;
     }
   }
@@ -82,6 +83,7 @@ void* alloc_large(ThreadHeap* h, std::size_t n, std::size_t align, bool* zeroed)
   void* p = page::PageHeap::of_node(h->node).alloc(pages, align_pages, page::PageKind::Large, 0, zeroed);
   if (p) {
     slab::count_large(h, static_cast<std::int64_t>(pages << page::kPageShift));
+    secure::note_large_alloc(p, pages << page::kPageShift);
     return p;
   }
   // No arena can hold it and none can be mapped (an address-space limit leaves room only for
@@ -338,8 +340,16 @@ HM_EXPORT void* hm_realloc(void* p, std::size_t n) noexcept {
   void* q = hm_malloc(n);
   if (!q) return nullptr;  // p stays valid
   std::memcpy(q, p, n < b.usable ? n : b.usable);
-  if (b.kind == Block::Small) hm_free(p);
-  else api::free_large(b, p, true);
+  if (b.kind == Block::Small && !slab::g_checked) {
+    // Onto its slab's remote list, not the freelist's head: the next malloc of its size does not
+    // hand the block a dangling pointer may still name straight back (glibc grows in place);
+    // the owner takes it when the slab runs dry. The owner may push there as any thread may.
+    slab::ThreadHeap::remote_free(b.slab, static_cast<slab::FreeObj*>(p), api::heap_for_free());
+  } else if (b.kind == Block::Small) {
+    hm_free(p);
+  } else {
+    api::free_large(b, p, true);
+  }
   return q;
 }
 
@@ -437,6 +447,7 @@ HM_EXPORT int hm_owns(const void* p) noexcept {
   }
   return d->kind == page::PageKind::Large && reinterpret_cast<std::uintptr_t>(p) % os::kPageSize == 0 &&
          (__atomic_load_n(&d->tag, __ATOMIC_RELAXED) == 0 ||  // not kept (kCachedTag) or quarantined
+          __atomic_load_n(&d->tag, __ATOMIC_RELAXED) == api::secure::kAboveThresholdTag ||
           (api::secure::g_on && __atomic_load_n(&d->tag, __ATOMIC_RELAXED) == api::secure::kZeroSizeTag));
 }
 

@@ -383,10 +383,15 @@ constexpr std::size_t kQuarantineMax = std::size_t{4} << 20;
 std::atomic<std::size_t> g_threshold{kThresholdStart};
 }  // namespace
 
+void note_large_alloc(void* p, std::size_t bytes) {
+  if (bytes > g_threshold.load(std::memory_order_relaxed) && bytes <= kQuarantineMax && !g_on && !slab::g_checked)
+    set_head_tag(page::Arena::of(p), p, kAboveThresholdTag);
+}
+
 bool quarantine_new_size(const Block& b, void* p) {
   if (b.kind != Block::Large || b.guard || b.usable > kQuarantineMax) return false;
   std::size_t t = g_threshold.load(std::memory_order_relaxed);
-  if (b.usable <= t) return false;
+  if (b.usable <= t && head_tag(b.arena, p) != kAboveThresholdTag) return false;
   // Raised to every new size (a race between two frees of new sizes quarantines both): a
   // program pays one system call pair per new size, not per free.
   while (t < b.usable && !g_threshold.compare_exchange_weak(t, b.usable, std::memory_order_relaxed)) {

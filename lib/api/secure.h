@@ -46,6 +46,8 @@ inline constexpr std::uint8_t kZeroSizeTag = 3;
 // its head, so an underflow off it faults; and the same block freed, in quarantine.
 inline constexpr std::uint8_t kGuardedTag = 4;
 inline constexpr std::uint8_t kQuarantinedGuardedTag = 5;
+// Default mode: a live block allocated above the mmap threshold (note_large_alloc).
+inline constexpr std::uint8_t kAboveThresholdTag = 6;
 
 // Guards and zero-size pages are budgeted (each splits a mapping in the kernel, whose count is
 // limited): true if one more may be made, then counted until put_guard().
@@ -77,7 +79,12 @@ std::size_t usable(const Block& b, const void* p, const char* what);
 // its pages are not handed out again soon; a second free of it is reported), and raises the
 // threshold to its size: a program that keeps freeing blocks of a size pays this once, and
 // reuses them from then on. False when p does not qualify (the caller frees it as usual).
+// A block allocated while above the threshold is quarantined at its free even if the threshold
+// rose to its size meanwhile, as glibc unmaps every block it mapped: a program that allocates
+// several blocks of a new size and frees them all gets none of their data back
+// (note_large_alloc tags it; nothing in secure or checked mode, whose blocks have their own).
 bool quarantine_new_size(const Block& b, void* p);
+void note_large_alloc(void* p, std::size_t bytes);
 // Bytes of the blocks quarantine_new_size holds (decommitted: allocated to the page layer, not
 // resident); 0 in secure mode, whose quarantined blocks stay committed.
 std::size_t decommitted_in_quarantine();

@@ -28,7 +28,8 @@
 // `remote` (R) holds the remote-free list and one flag, kNotify. Invariant: R is 0, kNotify, or
 // a list head with its length (a push replaces the whole word, so a list never carries the flag).
 //   - A free from a thread other than the owner pushes onto R without a lock, unless R has
-//     kNotify. Replacing kNotify is a *notice*, done only under N's lock; the noticer then
+//     kNotify; so does the owner's free of a block realloc moved away (api/malloc.cpp: held
+//     out of the next malloc's reach), which is no different to the protocol. Replacing kNotify is a *notice*, done only under N's lock; the noticer then
 //     either queues s on its owner's pending list (owned slab) or collects R itself (node-owned).
 //   - An owner arms kNotify when it retires s as Full (0 -> kNotify, or it is still armed) and
 //     leaves it armed when s leaves Full: a notice replaces kNotify with its list, which is what

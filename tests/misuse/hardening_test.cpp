@@ -186,6 +186,43 @@ TEST_F(Hardening, BlocksOfASizeFreedBeforeAreReusedWithoutASystemCall) {
       },
       ::testing::ExitedWithCode(0), "^reused\n$");
 }
+// glibc maps every block above its threshold and unmaps each at its free, even after the first
+// such free raised the threshold: blocks allocated above it all lose their data when freed, and
+// none is handed out again with it.
+TEST_F(Hardening, EveryBlockAllocatedAboveTheThresholdLosesItsDataAtItsFree) {
+  EXPECT_EXIT(
+      {
+        constexpr std::size_t n = 320 * 1024;
+        char* b[8];
+        for (char*& p : b) {
+          p = static_cast<char*>(hm_malloc(n));
+          std::memset(p, 'S', n);
+        }
+        for (char* p : b) hm_free(p);  // the first raises the threshold to n
+        int found = 0;
+        for (int i = 0; i < 64; ++i) {
+          auto* q = static_cast<char*>(hm_malloc(n));
+          for (std::size_t k = 0; k < n; k += 4096) found += q[k] == 'S';
+          hm_free(q);
+        }
+        std::fprintf(stderr, "old data found %d times\n", found);
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "^old data found 0 times\n$");
+}
+// A small block realloc moved away is not the next malloc of its size (glibc grows in place): a
+// pointer still naming the old block does not name the new one.
+TEST_F(Hardening, ASmallBlockReallocMovedIsNotTheNextMallocOfItsSize) {
+  for (std::size_t n : {24, 100, 1000}) {
+    void* p = hm_malloc(n);
+    void* q = hm_realloc(p, 4 * n);
+    ASSERT_NE(q, p) << n;
+    void* r = hm_malloc(n);
+    EXPECT_NE(r, p) << n;
+    hm_free(r);
+    hm_free(q);
+  }
+}
 TEST_F(Hardening, LargeDoubleFreeIsReported) {
   EXPECT_REPORTED(
       {
