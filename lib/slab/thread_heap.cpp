@@ -64,14 +64,18 @@ void* ThreadHeap::alloc_refill(std::size_t n) noexcept {
     if (s != &g_empty_slab) {
       if (collect_remote(s) || extend(s)) continue;
       if (!retire_full(s)) continue;  // a remote free arrived while retiring: collect it
-      set_active(c, &g_empty_slab);
     }
+    // s is retired (or the sentinel) but still active[c] until the next is found: nothing
+    // below reads active[c].
     page::PageHeap::of_node(node).tick();  // a program of small objects calls the page heap rarely
     drain_pending();
     Slab* next = partial[c].pop();
     if (!next) next = NodeSlabs::of(node).take(c, this);
     if (!next) next = new_slab(c, node, this);
-    if (!next) return nullptr;  // errno is ENOMEM from the page layer
+    if (!next) {
+      set_active(c, &g_empty_slab);
+      return nullptr;  // errno is ENOMEM from the page layer
+    }
     next->state = SlabState::Active;
     set_active(c, next);
   }
