@@ -6,13 +6,18 @@
 namespace hm::page {
 
 Arena* Arena::create(os::Backing best, int node, PageHeap* heap, os::Backing worst) {
-  os::Mapping m = os::map_best(kArenaSize, kArenaSize, best, "hugemem-arena", false, worst);
-  // No room for 1 GiB of address space (ulimit -v): the first part of a slot, on pages that can
-  // be protected page by page (THP or 4 KiB). At most a quarter of what the limit leaves, so
-  // that thread stacks, direct mappings and the program's own mappings still fit; smaller when
-  // even that fails. Never for an arena limited to hugetlb pages (a DMA heap's, which is always
-  // a whole GiB).
-  if (!m && errno == ENOMEM && worst >= os::Backing::THP) {
+  // Under an address-space limit (ulimit -v) an arena takes at most a quarter of what the limit
+  // leaves, so that thread stacks, blocks with mappings of their own and the program's other
+  // mappings still fit: reserved address space counts against the limit whether used or not,
+  // and two whole arenas under a 1.5 GB limit left a 500 MB malloc no room (glibc serves it).
+  // Otherwise, or for an arena limited to hugetlb pages (a DMA heap's, always a whole GiB), a
+  // whole slot.
+  bool whole = worst < os::Backing::THP || os::address_space_left() / 4 >= kArenaSize;
+  os::Mapping m;
+  if (whole) m = os::map_best(kArenaSize, kArenaSize, best, "hugemem-arena", false, worst);
+  // No whole slot: its first part, on pages that can be protected page by page (THP or 4 KiB),
+  // smaller when even that fails.
+  if (!m && (!whole || errno == ENOMEM) && worst >= os::Backing::THP) {
     os::Backing small = best < os::Backing::THP ? os::Backing::THP : best;
     std::size_t size = kArenaSize / 4;
     while (size > kMinArenaSize && size > os::address_space_left() / 4) size /= 4;

@@ -47,6 +47,17 @@ TEST(Preload, ThreadsAndLargeBlocksFitUnderAnAddressSpaceLimitAndErrnoStaysClean
                         "print(p is not None, ctypes.get_errno())'"}});
 }
 
+// Reserved address space counts against the limit whether used or not: under a limit an arena
+// takes at most a quarter of what is left, so a block of a third of the limit still gets its
+// own mapping in a fresh process (two whole arenas left a 500 MB block no room).
+TEST(Preload, ABlockOfAThirdOfAnAddressSpaceLimitStillFits) {
+  REQUIRE_PROGRAM(sh, "sh");
+  REQUIRE_PROGRAM(python, "python3");
+  run_both(Command{{sh, "-c",
+                    "ulimit -v 1500000 && exec " + python +
+                        " -c 'b = bytearray(500 << 20); b[-1] = 1; print(len(b), sum(b[-4096:]))'"}});
+}
+
 TEST(Preload, OneArenaServesSmallAndLargeBlocksUnderAnArenaLimitOfOne) {
   REQUIRE_PROGRAM(python, "python3");
   Command c{{python, "-c",
