@@ -118,6 +118,9 @@ long reserve_hugepages(std::size_t page_size, long count);
 int current_node();
 // Gives the CPU to another runnable thread (a contended spinlock's back-off).
 void yield_cpu();
+// The calling thread's kernel id, and whether a thread of this process with that id exists.
+int current_tid();
+bool thread_exists(int tid);
 // A duplicate of fd at or above `min_fd`, closed on exec; -1 with errno on failure.
 int dup_cloexec(int fd, int min_fd);
 

@@ -3,12 +3,25 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include "os/os.h"
 
 namespace hm::os {
 
 void yield_cpu() { ::sched_yield(); }
+
+int current_tid() { return static_cast<int>(::syscall(SYS_gettid)); }
+
+bool thread_exists(int tid) {
+  int saved = errno;
+  bool gone = ::syscall(SYS_tgkill, ::getpid(), tid, 0) != 0 && errno == ESRCH;  // signal 0: a probe
+  errno = saved;
+  return !gone;
+}
 
 int dup_cloexec(int fd, int min_fd) { return ::fcntl(fd, F_DUPFD_CLOEXEC, min_fd); }
 

@@ -30,6 +30,27 @@ static_assert(kHeapStride <= kHeapChunkPages * os::kPageSize);
 char* g_chunk_next = nullptr;
 std::size_t g_chunk_left = 0;  // heaps still to carve from the current chunk
 
+// Heaps with a tid (g_heaps_lock), and how many there must be before acquire_heap looks for
+// heaps of threads that are gone.
+constexpr std::size_t kSweepFirst = 64;
+std::size_t g_owned = 0;
+std::size_t g_sweep_at = kSweepFirst;
+
+// Under g_heaps_lock (lock order: heap registry -> node -> page heap). A heap whose thread is
+// gone is touched by no one (remote frees touch slabs, not heaps): it goes back as the thread's
+// own release_heap would have given it.
+void release_heaps_of_dead_threads() {
+  for (ThreadHeap* h = g_all; h; h = h->all_next) {
+    if (h->tid == 0 || os::thread_exists(h->tid)) continue;
+    h->abandon_all();
+    page::PageHeap::of_node(h->node).release_after_exit();
+    h->tid = 0;
+    --g_owned;
+    h->free_next = g_free;
+    g_free = h;
+  }
+}
+
 void* carve_heap(int node) {
   if (g_chunk_left == 0) {
     // A DMA domain's heaps too live in the malloc's memory: a device never reaches them.
@@ -184,6 +205,10 @@ ThreadHeap* acquire_heap(int node) {
   ThreadHeap* h = nullptr;
   {
     page::LockGuard g(g_heaps_lock);
+    if (!g_free && g_owned >= g_sweep_at) {
+      release_heaps_of_dead_threads();
+      g_sweep_at = 2 * g_owned > kSweepFirst ? 2 * g_owned : kSweepFirst;
+    }
     if ((h = g_free) != nullptr) {
       g_free = h->free_next;
     } else {
@@ -193,6 +218,8 @@ ThreadHeap* acquire_heap(int node) {
       h->all_next = g_all;
       g_all = h;
     }
+    h->tid = os::current_tid();
+    ++g_owned;
   }
   // A released heap owns no slab (abandon gave them all away), so its node may change.
   h->node = node;
@@ -205,6 +232,8 @@ void release_heap(ThreadHeap* h) {
   h->abandon_all();
   page::PageHeap::of_node(h->node).release_after_exit();
   page::LockGuard g(g_heaps_lock);
+  if (h->tid != 0) --g_owned;
+  h->tid = 0;
   h->free_next = g_free;
   g_free = h;
 }
@@ -213,17 +242,32 @@ ThreadHeap* all_heaps() { return g_all; }
 void lock_heaps() { g_heaps_lock.lock(); }
 void unlock_heaps() { g_heaps_lock.unlock(); }
 
-void reset_heaps_after_fork(ThreadHeap*) {
+void reset_heaps_after_fork(ThreadHeap* keep) {
   // The list of released heaps was consistent at the fork (its lock was held). The heaps of
   // the threads that do not exist here are not: a thread may have been anywhere in an unlocked
-  // malloc or free. They are never reused; their slabs stay with them (frees into those slabs
-  // are remote pushes nobody collects in this process).
+  // malloc or free. They are never reused (no tid: not even as heaps of threads that are gone);
+  // their slabs stay with them (frees into those slabs are remote pushes nobody collects in
+  // this process).
+  g_owned = 0;
+  for (ThreadHeap* h = g_all; h; h = h->all_next) h->tid = 0;
+  if (keep) {
+    keep->tid = os::current_tid();
+    g_owned = 1;
+  }
+  g_sweep_at = kSweepFirst;
   g_heaps_lock.reset();
 }
 
 ThreadHeap* lock_exit_heap() {
   g_exit_lock.lock();
-  if (!g_exit_heap) g_exit_heap = acquire_heap(0);
+  if (!g_exit_heap) {
+    g_exit_heap = acquire_heap(0);
+    if (g_exit_heap) {  // shared by every exiting thread, owned by none
+      page::LockGuard g(g_heaps_lock);
+      g_exit_heap->tid = 0;
+      --g_owned;
+    }
+  }
   if (!g_exit_heap) g_exit_lock.unlock();
   return g_exit_heap;
 }

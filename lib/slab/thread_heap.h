@@ -53,6 +53,9 @@ struct ThreadHeap {
   SlabList partial[kClasses];
   SlabList full[kClasses];
   std::uint8_t made[kClasses] = {};  // slabs of each class this heap made (their growth, size_class.h)
+  // The thread the heap serves (acquire_heap); 0 once released, and for heaps no single live
+  // thread owns (the shared exit heap, heaps of threads a fork left behind). Heaps lock.
+  int tid = 0;
   ThreadHeap* all_next = nullptr;   // every heap ever made (statistics, fork, trim)
   ThreadHeap* free_next = nullptr;  // heaps of exited threads, for reuse
 
@@ -141,7 +144,11 @@ void verify_freed(const Slab* s, FreeObj* p);
 extern ThreadHeap g_orphan;
 
 // Thread heaps: taking one for a thread (nullptr + ENOMEM if its metadata cannot be mapped) and
-// giving it back at thread exit; the registry of all.
+// giving it back at thread exit; the registry of all. A thread that made its heap in the last
+// round of key destructors (its first allocation or free there) exits without the round that
+// would release it: acquire_heap then finds such heaps of threads that no longer exist and
+// releases them as their threads would have (at most when the owned heaps have doubled since
+// the last look, so the probes cost O(1) per heap made).
 ThreadHeap* acquire_heap(int node);
 void release_heap(ThreadHeap* h);
 ThreadHeap* all_heaps();  // linked through all_next

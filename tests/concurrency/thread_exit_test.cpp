@@ -118,4 +118,36 @@ TEST(ThreadExit, AllocationsInTheLastDestructorRoundMakeNoHeap) {
   pthread_key_delete(g_every_round_key);
 }
 
+// A thread whose first allocation comes in the last round of key destructors makes its heap
+// there, and no round follows to release it (attack round 4: 388 KiB per thread, without
+// bound). acquire_heap finds heaps of threads that are gone and releases them.
+pthread_key_t g_first_late_key;
+void first_allocation_in_last_round(void* value) {
+  auto round = reinterpret_cast<std::uintptr_t>(value);
+  if (round < PTHREAD_DESTRUCTOR_ITERATIONS) {
+    pthread_setspecific(g_first_late_key, reinterpret_cast<void*>(round + 1));
+    return;
+  }
+  for (int i = 0; i < 8; ++i) hm_free(hm_malloc(static_cast<std::size_t>(16 << i)));
+  hm_free(hm_malloc(16 * KiB));
+}
+
+TEST(ThreadExit, AThreadWhoseFirstAllocationIsInTheLastRoundLeavesNoHeapBehind) {
+  ASSERT_EQ(pthread_key_create(&g_first_late_key, first_allocation_in_last_round), 0);
+  auto run = [](int threads) {
+    for (int i = 0; i < threads; ++i) {
+      std::thread([] { pthread_setspecific(g_first_late_key, reinterpret_cast<void*>(std::uintptr_t{1})); }).join();
+    }
+    hm_trim(0);
+    return hm_now();
+  };
+  hm_stats few = run(200);
+  hm_stats many = run(2000);
+  std::printf("after 200 threads: active %zu KiB; after 2000 more: active %zu KiB\n", few.active / KiB,
+              many.active / KiB);
+  EXPECT_EQ(many.allocated, few.allocated);
+  EXPECT_LE(many.active, few.active + 4 * MiB) << "each thread's heap, made in the last round, was kept";
+  pthread_key_delete(g_first_late_key);
+}
+
 }  // namespace
